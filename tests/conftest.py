@@ -1,0 +1,75 @@
+"""Shared helpers: load the real microgpt.py, run it as a user would, compare gradients."""
+import contextlib
+import gc
+import io
+import os
+import re
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / 'microgpt.py'
+SPEC_LOSSES = ['3.3660', '3.4243', '3.1778', '3.0664', '3.2209']  # ../shared/SPEC.md, seed 42, names
+
+# Gradients are checked against central differences, (f(x + H) - f(x - H)) / 2H, in double precision.
+# Their error is about H**2 * |f'''| / 6 (truncation) plus eps * |f| / H (rounding, eps = 2.2e-16): with
+# H = 1e-6 and the functions here (|f| and |f'''| below about 100) that is under 1e-8 absolute, in practice
+# under 1e-9. A gradient passes when it is within RTOL relative plus ATOL absolute of the estimate: ten
+# times that error, yet a wrong local derivative, a lost branch or a cut path is off by a large fraction of
+# the gradient itself. One tolerance for every check; none is tuned per test.
+H, RTOL, ATOL = 1e-6, 1e-6, 1e-8
+
+
+def assert_close(analytic, numeric, what=''):
+    assert abs(analytic - numeric) <= RTOL * max(abs(analytic), abs(numeric)) + ATOL, \
+        f'{what}: backward() gives {analytic!r}, finite differences {numeric!r}'
+
+
+@contextlib.contextmanager
+def no_cycle_collector():
+    """Speed for tests that build many graphs, as train() does: the graphs have no cycles to collect."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def edit(source, **hyperparameters):
+    """Change top-level assignments such as `n_layer = 1` in place, as a reader edits the file."""
+    for name, value in hyperparameters.items():
+        source, found = re.subn(rf'^{name} = .*$', f'{name} = {value!r}', source, count=1, flags=re.M)
+        assert found == 1, f'microgpt.py has no top-level `{name} = ...` line'
+    return source
+
+
+def load(cwd=ROOT, **hyperparameters):
+    """A fresh copy of the module microgpt.py defines (data, tokenizer, model; nothing trained), read from
+    input.txt in `cwd`. Fresh each time: the seed is set again and no other test's training leaks in."""
+    source = edit(SCRIPT.read_text(encoding='utf-8'), **hyperparameters)
+    module = types.ModuleType('microgpt')
+    module.__file__ = str(SCRIPT)
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            exec(compile(source, str(SCRIPT), 'exec'), module.__dict__)
+    finally:
+        os.chdir(here)
+    module.import_output = out.getvalue()
+    return module
+
+
+def run_script(directory, env=None, args=(), wrapper=None, **hyperparameters):
+    """Copy microgpt.py (hyperparameters edited, if any) into `directory` and run it there as
+    `python microgpt.py`, or through `wrapper`, Python code that ends by running microgpt.py."""
+    source = edit(SCRIPT.read_text(encoding='utf-8'), **hyperparameters)
+    (Path(directory) / 'microgpt.py').write_text(source, encoding='utf-8')
+    full_env = {k: v for k, v in os.environ.items() if not k.upper().endswith('_PROXY')}
+    full_env.update(env or {})
+    command = [sys.executable, '-c', wrapper] if wrapper else [sys.executable, 'microgpt.py', *args]
+    return subprocess.run(command, cwd=directory, env=full_env, capture_output=True, timeout=120)

@@ -1,0 +1,123 @@
+"""The whole model: one backward() through a real document's loss, against finite differences."""
+import contextlib
+import io
+import math
+import random
+
+import pytest
+
+from conftest import H, assert_close, load, no_cycle_collector
+
+
+def check_weights(mg, loss_fn, picks_per_matrix, seed=0):
+    with no_cycle_collector():
+        return _check_weights(mg, loss_fn, picks_per_matrix, seed)
+
+
+def _check_weights(mg, loss_fn, picks_per_matrix, seed):
+    """Differentiate loss_fn() with one backward(), then compare the gradient of some weights of every
+    matrix in state_dict with finite differences of loss_fn: the weight with the largest gradient and a
+    few drawn at random. Returns how many of the compared gradients are not zero."""
+    for p in mg.params:
+        p.grad = 0
+    loss_fn().backward()
+    rng = random.Random(seed)
+    nonzero = 0
+    for name, mat in mg.state_dict.items():
+        cells = [(r, c) for r in range(len(mat)) for c in range(len(mat[0]))]
+        picks = {max(cells, key=lambda rc: abs(mat[rc[0]][rc[1]].grad))} | set(rng.sample(cells, picks_per_matrix))
+        for r, c in sorted(picks):
+            p = mat[r][c]
+            x = p.data
+            p.data = x + H
+            up = loss_fn().data
+            p.data = x - H
+            down = loss_fn().data
+            p.data = x
+            assert_close(p.grad, (up - down) / (2 * H), f'{name}[{r}][{c}]')
+            nonzero += p.grad != 0
+        assert any(p.grad != 0 for row in mat for p in row), f'no gradient reaches {name}'
+    for p in mg.params:
+        p.grad = 0
+    return nonzero
+
+
+@pytest.fixture(scope='module')
+def mg():
+    return load()
+
+
+def test_document_loss_gradients_reach_every_matrix(mg):
+    doc = mg.docs[0]
+    assert len(doc) >= 4
+    assert check_weights(mg, lambda: mg.document_loss(doc), picks_per_matrix=2) >= 15
+
+
+def test_two_layers(tmp_path):
+    mg = load(n_layer=2)
+    assert {'layer1.attn_wq', 'layer1.mlp_fc2'} <= set(mg.state_dict)
+    doc = next(doc for doc in mg.docs if len(doc) == 4)  # short: two layers cost twice as much
+    assert check_weights(mg, lambda: mg.document_loss(doc), picks_per_matrix=1, seed=1) >= 15
+
+
+def last_position_loss(mg, doc):
+    """The loss at the last position only: the earlier positions' weights reach it through the KV cache alone."""
+    tokens = [mg.BOS] + [mg.uchars.index(ch) for ch in doc] + [mg.BOS]
+    keys, values = [[] for _ in range(mg.n_layer)], [[] for _ in range(mg.n_layer)]
+    for pos_id in range(len(tokens) - 1):
+        logits = mg.gpt(tokens[pos_id], pos_id, keys, values)
+    return -mg.softmax(logits)[tokens[-1]].log()
+
+
+@no_cycle_collector()
+def test_gradients_flow_back_to_earlier_positions_through_the_kv_cache(mg):
+    doc = mg.docs[2]
+    loss_fn = lambda: last_position_loss(mg, doc)
+    for p in mg.params:
+        p.grad = 0
+    loss_fn().backward()
+    # wpe[0] is used at position 0 only, whose own prediction is not in this loss
+    first_position = mg.state_dict['wpe'][0]
+    assert all(p.grad != 0 for p in first_position)
+    for c, p in enumerate(first_position):
+        x = p.data
+        p.data = x + H
+        up = loss_fn().data
+        p.data = x - H
+        down = loss_fn().data
+        p.data = x
+        assert_close(p.grad, (up - down) / (2 * H), f'wpe[0][{c}]')
+    for p in mg.params:
+        p.grad = 0
+
+
+def test_the_loss_is_the_mean_of_the_position_losses(mg):
+    doc = mg.docs[3]
+    tokens = [mg.BOS] + [mg.uchars.index(ch) for ch in doc] + [mg.BOS]
+    keys, values = [[] for _ in range(mg.n_layer)], [[] for _ in range(mg.n_layer)]
+    losses = []
+    for pos_id in range(len(tokens) - 1):
+        logits = [l.data for l in mg.gpt(tokens[pos_id], pos_id, keys, values)]
+        top = max(logits)
+        log_total = math.log(sum(math.exp(l - top) for l in logits)) + top
+        losses.append(log_total - logits[tokens[pos_id + 1]])
+    assert mg.document_loss(doc).data == pytest.approx(sum(losses) / len(losses), rel=1e-12)
+
+
+@no_cycle_collector()
+def test_a_fresh_model_starts_near_uniform_guessing(mg):
+    losses = [mg.document_loss(doc).data for doc in mg.docs[:10]]
+    assert abs(sum(losses) / len(losses) - math.log(mg.vocab_size)) < 0.2
+
+
+@pytest.mark.parametrize('hyperparameters, doc', [(dict(n_layer=16), 'abcdefgh'),
+                                                  (dict(block_size=64, n_embd=32), 'abcdefghij' * 7)],
+                         ids=['16 layers', 'block_size 64, n_embd 32'])
+def test_deep_and_wide_models_train_a_step(tmp_path, hyperparameters, doc):
+    (tmp_path / 'input.txt').write_text(doc + '\n', encoding='utf-8')
+    mg = load(cwd=tmp_path, **hyperparameters)
+    before = {name: [p.data for row in mat for p in row] for name, mat in mg.state_dict.items()}
+    with contextlib.redirect_stdout(io.StringIO()):
+        mg.train(1)  # 9 positions through 16 layers, or 64 positions (the document is cut at block_size)
+    for name, mat in mg.state_dict.items():  # every matrix of every layer got a gradient and moved
+        assert [p.data for row in mat for p in row] != before[name], name

@@ -1,0 +1,199 @@
+"""The script run as people run it: `python microgpt.py`, pasted into a notebook, on bad input and odd machines."""
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SCRIPT, SPEC_LOSSES, run_script
+
+NAMES_URL = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
+
+
+def write(directory, text):
+    (Path(directory) / 'input.txt').write_text(text, encoding='utf-8')
+
+
+def output_lines(result):
+    return result.stdout.decode('utf-8').splitlines()  # \r, \n and \r\n all end a line
+
+
+def assert_clean_error(result, *words):
+    """One line on stderr that says what is wrong, a non-zero exit, no traceback."""
+    err = result.stderr.decode('utf-8', 'replace')
+    assert result.returncode != 0
+    assert 'Traceback' not in err and len(err.strip().splitlines()) == 1, err
+    for word in words:
+        assert word in err, err
+    return err
+
+
+def test_import_builds_everything_but_trains_nothing_and_is_quick():
+    code = ('import time; t = time.perf_counter(); import microgpt; print(round(time.perf_counter() - t, 3)); '
+            'print(callable(microgpt.gpt), callable(microgpt.train), callable(microgpt.sample), len(microgpt.params))')
+    result = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, timeout=60)
+    lines = result.stdout.decode().splitlines()
+    assert lines[:3] == ['num docs: 32033', 'vocab size: 27', 'num params: 4192']
+    assert float(lines[3]) < 0.6
+    assert lines[4] == 'True True True 4192'
+
+
+def test_a_short_run_prints_steps_then_twenty_samples(tmp_path):
+    shutil.copy(ROOT / 'input.txt', tmp_path)
+    result = run_script(tmp_path, num_steps=5)
+    lines = output_lines(result)
+    assert result.returncode == 0, result.stderr
+    assert lines[:3] == ['num docs: 32033', 'vocab size: 27', 'num params: 4192']
+    # with 5 steps the learning rate decays faster than with 1000: only the first two losses are the reference's
+    assert lines[3:5] == [f'step    1 /    5 | loss {SPEC_LOSSES[0]}', f'step    2 /    5 | loss {SPEC_LOSSES[1]}']
+    assert all(re.fullmatch(rf'step    {i} /    5 \| loss \d\.\d{{4}}', lines[2 + i]) for i in (3, 4, 5))
+    assert lines[8] == '--- inference (new, hallucinated names) ---'
+    assert [line[:11] for line in lines[9:]] == [f'sample {k:2d}: ' for k in range(1, 21)]
+    assert b'\r' in result.stdout  # step lines update in place in a terminal
+
+
+def test_pasted_into_a_notebook_cell(tmp_path):
+    # a notebook runs the cell as __main__, with no __file__ and the kernel's own arguments in sys.argv
+    shutil.copy(ROOT / 'input.txt', tmp_path)
+    wrapper = ("import sys; sys.argv = ['ipykernel_launcher.py', '-f', '/tmp/kernel-1234.json']\n"
+               "cell = open('microgpt.py', encoding='utf-8').read()\n"
+               "namespace = {'__name__': '__main__'}\n"
+               "exec(compile(cell, '<cell>', 'exec'), namespace)\n"
+               "print('gc enabled after the cell:', __import__('gc').isenabled())\n")
+    result = run_script(tmp_path, wrapper=wrapper, num_steps=3)
+    lines = output_lines(result)
+    assert result.returncode == 0, result.stderr
+    assert 'sample 20: ' in '\n'.join(lines) and lines[-1] == 'gc enabled after the cell: True'
+
+
+def closed_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]  # nothing listens here once the socket is closed
+
+
+def test_no_input_and_no_network_is_a_clear_error(tmp_path):
+    proxy = f'http://127.0.0.1:{closed_port()}'  # every connection refused: a machine with no network
+    result = run_script(tmp_path, env={'https_proxy': proxy, 'HTTPS_PROXY': proxy})
+    err = assert_clean_error(result, NAMES_URL, 'input.txt')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['microgpt.py'], err
+
+
+SERVER = '''
+import http.server, threading, urllib.request
+BODY = open('names-to-serve.txt', 'rb').read()
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header('Content-Length', str(len(BODY)))
+        self.end_headers()
+        self.wfile.write(BODY[:CUT])  # CUT < len(BODY): the connection drops half way
+        self.wfile.flush()
+        self.close_connection = True
+    def log_message(self, *args): pass
+server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+real_urlopen = urllib.request.urlopen
+def urlopen(url, *args, **kwargs):  # the pinned URL, answered by this local server instead
+    assert url == NAMES_URL, url
+    return real_urlopen(f'http://127.0.0.1:{server.server_port}/names.txt', *args, **kwargs)
+urllib.request.urlopen = urlopen
+exec(compile(open('microgpt.py', encoding='utf-8').read(), 'microgpt.py', 'exec'), {'__name__': '__main__'})
+'''
+
+
+def serve_and_run(tmp_path, cut):
+    body = (ROOT / 'input.txt').read_bytes()
+    (tmp_path / 'names-to-serve.txt').write_bytes(body)
+    wrapper = f'NAMES_URL = {NAMES_URL!r}\nCUT = {cut if cut is not None else len(body)}\n' + SERVER
+    return run_script(tmp_path, wrapper=wrapper, env={'no_proxy': '*'}, num_steps=2), body
+
+
+def test_a_download_cut_off_half_way_leaves_no_input_txt(tmp_path):
+    result, _ = serve_and_run(tmp_path, cut=100_000)
+    assert_clean_error(result, NAMES_URL, 'input.txt')
+    assert not (tmp_path / 'input.txt').exists() and not (tmp_path / 'input.txt.part').exists()
+
+
+def test_a_whole_download_is_saved_as_input_txt_and_trains(tmp_path):
+    result, body = serve_and_run(tmp_path, cut=None)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / 'input.txt').read_bytes() == body and not (tmp_path / 'input.txt.part').exists()
+    assert output_lines(result)[:4] == ['num docs: 32033', 'vocab size: 27', 'num params: 4192',
+                                       f'step    1 /    2 | loss {SPEC_LOSSES[0]}']
+
+
+@pytest.mark.parametrize('text', ['', '\n\n   \n\t\n'])
+def test_an_input_with_no_documents_is_a_clear_error(tmp_path, text):
+    write(tmp_path, text)
+    assert_clean_error(run_script(tmp_path), 'input.txt', 'no documents')
+
+
+def test_an_input_that_is_not_utf8_is_a_clear_error(tmp_path):
+    (tmp_path / 'input.txt').write_bytes('zoë\nchloé\n'.encode('latin-1'))
+    assert_clean_error(run_script(tmp_path), 'input.txt', 'UTF-8')
+
+
+KOREAN = '민준\n서연\n하준\n지우\n도윤\n서윤\n'
+LOCALES = {
+    'C locale': {'LANG': 'C', 'LC_ALL': 'C'},
+    'C locale, no UTF-8 mode': {'LANG': 'C', 'LC_ALL': 'C', 'PYTHONUTF8': '0', 'PYTHONCOERCECLOCALE': '0'},
+    'Windows code page': {'PYTHONIOENCODING': 'cp1252', 'PYTHONUTF8': '0'},
+}
+
+
+@pytest.mark.parametrize('locale', LOCALES)
+def test_any_utf8_text_trains_and_samples_whatever_the_locale(tmp_path, locale):
+    write(tmp_path, KOREAN)
+    result = run_script(tmp_path, env=LOCALES[locale], num_steps=5)
+    assert result.returncode == 0, result.stderr.decode('utf-8', 'replace')
+    out = result.stdout.decode('utf-8', 'replace').replace('\r', '\n')
+    assert 'vocab size: 10' in out and 'sample 20: ' in out and 'step    5 /    5' in out
+
+
+def test_korean_samples_are_korean_on_a_utf8_terminal(tmp_path):
+    write(tmp_path, KOREAN)
+    result = run_script(tmp_path, env={'PYTHONIOENCODING': 'utf-8'}, num_steps=5)
+    samples = [line.split(': ', 1)[1] for line in output_lines(result) if line.startswith('sample')]
+    assert len(samples) == 20 and set(''.join(samples)) <= set(KOREAN) - {'\n'}
+
+
+def test_a_byte_order_mark_is_not_a_character(tmp_path):
+    (tmp_path / 'input.txt').write_bytes('\ufeffab\nba\n'.encode('utf-8'))
+    result = run_script(tmp_path, num_steps=1)
+    assert 'vocab size: 3' in output_lines(result)
+
+
+def test_documents_longer_than_block_size_train(tmp_path):
+    write(tmp_path, 'abcdefghijklmnopqrstuvwxyz' * 2 + '\nshort\n')
+    result = run_script(tmp_path, num_steps=4)
+    assert result.returncode == 0, result.stderr
+    samples = [line for line in output_lines(result) if line.startswith('sample')]
+    assert len(samples) == 20 and all(len(line) - len('sample  1: ') <= 16 for line in samples)
+
+
+def test_a_single_distinct_character_trains_and_samples(tmp_path):
+    write(tmp_path, 'a\naa\naaa\n')
+    result = run_script(tmp_path, num_steps=4)
+    assert result.returncode == 0, result.stderr
+    lines = output_lines(result)
+    assert 'vocab size: 2' in lines
+    assert all(set(line.split(': ', 1)[1]) <= {'a'} for line in lines if line.startswith('sample'))
+
+
+@pytest.mark.parametrize('edit, words', [
+    (dict(n_embd=18), ['n_embd (18)', 'n_head (4)']),
+    (dict(n_head=3), ['n_embd (16)', 'n_head (3)']),
+    (dict(temperature=0), ['temperature (0)']),
+    (dict(temperature=-0.5), ['temperature (-0.5)']),
+])
+def test_an_impossible_hyperparameter_stops_at_the_start(tmp_path, edit, words):
+    write(tmp_path, 'emma\nolivia\n')
+    start = time.perf_counter()
+    result = run_script(tmp_path, **edit)
+    assert_clean_error(result, *words)
+    assert b'step' not in result.stdout and time.perf_counter() - start < 5
