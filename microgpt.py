@@ -9,7 +9,7 @@ if not os.path.exists('input.txt'):
     try:  # read all of it before writing anything: a transfer cut off half way raises here
         data = urllib.request.urlopen(names_url, timeout=60).read()
     except Exception as e:
-        sys.exit(f"microgpt: could not download {names_url} ({e}); save it, or any text, as input.txt")
+        sys.exit(f"microgpt: cannot download {names_url} ({e}); save it, or any text (one document a line), as input.txt")
     with open('input.txt.part', 'wb') as f: f.write(data)
     os.replace('input.txt.part', 'input.txt')  # a rename: input.txt appears whole or not at all
 try:  # UTF-8 whatever the machine's locale, so any script trains ('-sig': drop a leading byte-order mark)
@@ -30,16 +30,15 @@ print(f"vocab size: {vocab_size}")
 # Autograd: every number remembers how it was made, so the chain rule can run back through the graph
 class Value:
     __slots__ = ('data', 'grad', '_children', '_local_grads')  # no per-node dict: less memory, faster
-
     def __init__(self, data, children=(), local_grads=()):
         self.data = data                 # the scalar computed in the forward pass
-        self.grad = 0                    # d(loss)/d(this node), filled in by backward()
+        self.grad = 0.0                  # d(loss)/d(this node), filled in by backward()
         self._children = children        # the nodes this one was computed from
         self._local_grads = local_grads  # d(this node)/d(each child), known as soon as the node is made
     def __add__(self, other):
         if isinstance(other, Value):
-            return Value(self.data + other.data, (self, other), (1, 1))
-        return Value(self.data + other, (self,), (1,))  # a plain number is a constant: it needs no node
+            return Value(self.data + other.data, (self, other), (1.0, 1.0))
+        return Value(self.data + other, (self,), (1.0,))  # a plain number is a constant: it needs no node
     def __mul__(self, other):
         if isinstance(other, Value):
             return Value(self.data * other.data, (self, other), (other.data, self.data))
@@ -47,7 +46,7 @@ class Value:
     def __pow__(self, k): return Value(self.data ** k, (self,), (k * self.data ** (k - 1),))
     def log(self): return Value(math.log(self.data), (self,), (1 / self.data,))
     def exp(self): return Value(math.exp(self.data), (self,), (math.exp(self.data),))
-    def relu(self): return Value(self.data, (self,), (1,)) if self.data > 0 else Value(0)  # 0 is a constant
+    def relu(self): return Value(self.data, (self,), (1.0,)) if self.data > 0 else Value(0.0)  # 0 is a constant
     def __neg__(self): return self * -1
     def __radd__(self, other): return self if other == 0 else self + other  # sum() starts from 0
     def __sub__(self, other): return self + (-other)
@@ -69,10 +68,12 @@ class Value:
             else:  # all of its children are done, so the node takes its place
                 todo.pop()
                 topo.append(path.pop())
-        self.grad = 1  # the chain rule, from the loss back; += as a node used twice gets both gradients
-        for v in reversed(topo):
-            for child, local_grad in zip(v._children, v._local_grads):
-                child.grad += local_grad * v.grad
+        self.grad = 1.0  # the chain rule, from the loss back; += as a node used twice gets both gradients
+        if not self._children: return  # a leaf: its own gradient is all there is
+        for v in reversed(topo):  # an operation has one input or two, so a node has one child or two
+            v._children[0].grad += v._local_grads[0] * v.grad
+            if len(v._children) == 2:
+                v._children[1].grad += v._local_grads[1] * v.grad
 
 # Parameters: the model's knowledge, random at first, then shaped by training
 n_layer = 1      # depth: how many transformer blocks
@@ -106,8 +107,7 @@ def rmsnorm(x):
     return [xi * scale for xi in x]
 
 def gpt(token_id, pos_id, keys, values):
-    tok_emb = state_dict['wte'][token_id]  # what the token is
-    pos_emb = state_dict['wpe'][pos_id]  # where it stands
+    tok_emb, pos_emb = state_dict['wte'][token_id], state_dict['wpe'][pos_id]  # what the token is, where it is
     x = rmsnorm([t + p for t, p in zip(tok_emb, pos_emb)])  # not redundant: the residual stream starts here
     for li in range(n_layer):
         # 1) Multi-head attention: tokens talk to each other, the new one looking back over the cache
@@ -162,7 +162,7 @@ def adam_step(step):
         v[i] = beta2 * v[i] + (1 - beta2) * p.grad ** 2
         m_hat, v_hat = m[i] / debias1, v[i] / debias2
         p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
-        p.grad = 0  # backward() adds into .grad, so clear it for the next step
+        p.grad = 0.0  # backward() adds into .grad, so clear it for the next step
 
 def train(steps):
     gc_was_enabled = gc.isenabled()  # the graph has no cycles, so reference counting frees it: pause the

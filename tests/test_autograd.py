@@ -76,6 +76,12 @@ def test_a_value_used_in_several_places_gets_the_sum_of_its_gradients():
     assert a.grad == pytest.approx(da, rel=1e-12)
 
 
+def test_backward_from_a_leaf():
+    a = Value(3.0)
+    a.backward()
+    assert a.grad == 1
+
+
 def test_the_same_node_twice_in_one_operation():
     a, = check_gradients(lambda a: a * a + a + a, [0.3])
     assert a.grad == pytest.approx(2 * 0.3 + 2, rel=1e-12)
