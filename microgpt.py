@@ -9,7 +9,7 @@ if not os.path.exists('input.txt'):
     try:  # read all of it before writing anything: a transfer cut off half way raises here
         data = urllib.request.urlopen(names_url, timeout=60).read()
     except Exception as e:
-        sys.exit(f"microgpt: cannot download {names_url} ({e}); save it, or any text (one document a line), as input.txt")
+        sys.exit(f"microgpt: cannot download {names_url} ({e}); save it, or your own text, as input.txt")
     with open('input.txt.part', 'wb') as f: f.write(data)
     os.replace('input.txt.part', 'input.txt')  # a rename: input.txt appears whole or not at all
 try:  # UTF-8 whatever the machine's locale, so any script trains ('-sig': drop a leading byte-order mark)
@@ -55,7 +55,7 @@ class Value:
     def __truediv__(self, other): return self * other ** -1
     def __rtruediv__(self, other): return other * self ** -1
     def backward(self):
-        # Order the graph so every node comes after its children: depth first, on stacks, not recursion (any depth)
+        # Sort the graph so each node comes after its children: depth first, on explicit stacks (any depth works)
         topo, visited = [], {self}
         path, todo = [self], [iter(self._children)]  # the nodes we are inside, and the children each has left
         while todo:
