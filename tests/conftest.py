@@ -9,6 +9,8 @@ import sys
 import types
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / 'microgpt.py'
 SPEC_LOSSES = ['3.3660', '3.4243', '3.1778', '3.0664', '3.2209']  # ../shared/SPEC.md, seed 42, names
@@ -20,6 +22,13 @@ SPEC_LOSSES = ['3.3660', '3.4243', '3.1778', '3.0664', '3.2209']  # ../shared/SP
 # times that error, yet a wrong local derivative, a lost branch or a cut path is off by a large fraction of
 # the gradient itself. One tolerance for every check; none is tuned per test.
 H, RTOL, ATOL = 1e-6, 1e-6, 1e-8
+# Values computed two ways (by the script, and by a formula worked by hand in another order) differ only
+# by rounding, about 1e-16 relative per operation: `same` asks for agreement within 1e-12 relative
+# (1e-15 absolute, for values near 0), which leaves room for thousands of roundings and nothing else.
+
+
+def same(expected):
+    return pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
 def assert_close(analytic, numeric, what=''):

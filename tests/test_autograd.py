@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from conftest import H, assert_close, load
+from conftest import H, assert_close, load, same
 
 mg = load()  # the real microgpt.py: these tests use its Value, linear, softmax and rmsnorm
 Value = mg.Value
@@ -17,7 +17,7 @@ def check_gradients(f, xs, reference=None):
     out = f(*inputs)
     out.backward()
     if reference is not None:
-        assert out.data == pytest.approx(reference(*xs), rel=1e-12, abs=1e-15)
+        assert out.data == same(reference(*xs))
     for i, x in enumerate(xs):
         up, down = list(xs), list(xs)
         up[i], down[i] = x + H, x - H
@@ -73,7 +73,7 @@ def test_a_value_used_in_several_places_gets_the_sum_of_its_gradients():
     a, b = check_gradients(branching, [0.7, 1.1])
     # worked by hand: d/da of a^2 b^2 + e^(ab) + log(ab + a) + a / (ab + 3) + a
     da = 2 * 0.7 * 1.1 ** 2 + 1.1 * math.exp(0.77) + (1.1 + 1) / (0.77 + 0.7) + 3 / (0.77 + 3) ** 2 + 1
-    assert a.grad == pytest.approx(da, rel=1e-12)
+    assert a.grad == same(da)
 
 
 def test_backward_from_a_leaf():
@@ -84,7 +84,7 @@ def test_backward_from_a_leaf():
 
 def test_the_same_node_twice_in_one_operation():
     a, = check_gradients(lambda a: a * a + a + a, [0.3])
-    assert a.grad == pytest.approx(2 * 0.3 + 2, rel=1e-12)
+    assert a.grad == same(2 * 0.3 + 2)
 
 
 def test_backward_reaches_a_graph_deeper_than_the_recursion_limit():
@@ -92,7 +92,7 @@ def test_backward_reaches_a_graph_deeper_than_the_recursion_limit():
     for _ in range(50_000):  # far past sys.getrecursionlimit(): a recursive walk would fail here
         x = x * 1.0001 + 0.0001
     x.backward()
-    assert leaf.grad == pytest.approx(1.0001 ** 50_000, rel=1e-9)
+    assert leaf.grad == same(1.0001 ** 50_000)
 
 
 def values(xs):
@@ -123,7 +123,7 @@ def test_linear_gradients_for_every_input_and_weight():
     out = mg.linear(values(xs[:n_in]), [values(xs[n_in + r * n_in:n_in + (r + 1) * n_in]) for r in range(n_out)])
     for r in range(n_out):  # each output is its row's dot product with x
         row = xs[n_in + r * n_in:n_in + (r + 1) * n_in]
-        assert out[r].data == pytest.approx(sum(w * x for w, x in zip(row, xs[:n_in])), rel=1e-12)
+        assert out[r].data == same(sum(w * x for w, x in zip(row, xs[:n_in])))
 
 
 def test_softmax_gradients_for_every_input():
@@ -131,16 +131,16 @@ def test_softmax_gradients_for_every_input():
     check_block(mg.softmax, xs, seed=2)
     probs = [p.data for p in mg.softmax(values(xs))]
     total = sum(math.exp(x) for x in xs)
-    assert probs == pytest.approx([math.exp(x) / total for x in xs], rel=1e-12)
+    assert probs == same([math.exp(x) / total for x in xs])
 
 
 def test_softmax_is_stable_for_large_logits():
     probs = [p.data for p in mg.softmax(values([1000.0, 1000.0, 990.0]))]
-    assert sum(probs) == pytest.approx(1.0) and probs[0] == pytest.approx(probs[1])
+    assert sum(probs) == same(1.0) and probs[0] == same(probs[1])
 
 
 def test_rmsnorm_gradients_for_every_input():
     xs = [0.5, -1.5, 0.25, 2.0, -0.75, 1.0, 0.1]
     check_block(mg.rmsnorm, xs, seed=3)
     scale = (sum(x * x for x in xs) / len(xs) + 1e-5) ** -0.5
-    assert [y.data for y in mg.rmsnorm(values(xs))] == pytest.approx([x * scale for x in xs], rel=1e-12)
+    assert [y.data for y in mg.rmsnorm(values(xs))] == same([x * scale for x in xs])
