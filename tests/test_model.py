@@ -9,6 +9,17 @@ import pytest
 from conftest import H, assert_close, load, no_cycle_collector, same
 
 
+def finite_difference(p, loss_fn):
+    """d loss_fn() / d p by central differences, leaving p as it was."""
+    x = p.data
+    p.data = x + H
+    up = loss_fn().data
+    p.data = x - H
+    down = loss_fn().data
+    p.data = x
+    return (up - down) / (2 * H)
+
+
 def check_weights(mg, loss_fn, picks_per_matrix, seed=0):
     with no_cycle_collector():
         return _check_weights(mg, loss_fn, picks_per_matrix, seed)
@@ -28,13 +39,7 @@ def _check_weights(mg, loss_fn, picks_per_matrix, seed):
         picks = {max(cells, key=lambda rc: abs(mat[rc[0]][rc[1]].grad))} | set(rng.sample(cells, picks_per_matrix))
         for r, c in sorted(picks):
             p = mat[r][c]
-            x = p.data
-            p.data = x + H
-            up = loss_fn().data
-            p.data = x - H
-            down = loss_fn().data
-            p.data = x
-            assert_close(p.grad, (up - down) / (2 * H), f'{name}[{r}][{c}]')
+            assert_close(p.grad, finite_difference(p, loss_fn), f'{name}[{r}][{c}]')
             nonzero += p.grad != 0
         assert any(p.grad != 0 for row in mat for p in row), f'no gradient reaches {name}'
     for p in mg.params:
@@ -53,7 +58,7 @@ def test_document_loss_gradients_reach_every_matrix(mg):
     assert check_weights(mg, lambda: mg.document_loss(doc), picks_per_matrix=2) >= 15
 
 
-def test_two_layers(tmp_path):
+def test_two_layers():
     mg = load(n_layer=2)
     assert {'layer1.attn_wq', 'layer1.mlp_fc2'} <= set(mg.state_dict)
     doc = next(doc for doc in mg.docs if len(doc) == 4)  # short: two layers cost twice as much
@@ -80,13 +85,7 @@ def test_gradients_flow_back_to_earlier_positions_through_the_kv_cache(mg):
     first_position = mg.state_dict['wpe'][0]
     assert all(p.grad != 0 for p in first_position)
     for c, p in enumerate(first_position):
-        x = p.data
-        p.data = x + H
-        up = loss_fn().data
-        p.data = x - H
-        down = loss_fn().data
-        p.data = x
-        assert_close(p.grad, (up - down) / (2 * H), f'wpe[0][{c}]')
+        assert_close(p.grad, finite_difference(p, loss_fn), f'wpe[0][{c}]')
     for p in mg.params:
         p.grad = 0
 
