@@ -74,12 +74,12 @@ def load(cwd=ROOT, **hyperparameters):
     return module
 
 
-def run_script(directory, env=None, args=(), wrapper=None, **hyperparameters):
+def run_script(directory, env=None, wrapper=None, **hyperparameters):
     """Copy microgpt.py (hyperparameters edited, if any) into `directory` and run it there as
     `python microgpt.py`, or through `wrapper`, Python code that ends by running microgpt.py."""
     source = edit(SCRIPT.read_text(encoding='utf-8'), **hyperparameters)
     (Path(directory) / 'microgpt.py').write_text(source, encoding='utf-8')
     full_env = {k: v for k, v in os.environ.items() if not k.upper().endswith('_PROXY')}
     full_env.update(env or {})
-    command = [sys.executable, '-c', wrapper] if wrapper else [sys.executable, 'microgpt.py', *args]
+    command = [sys.executable, '-c', wrapper] if wrapper else [sys.executable, 'microgpt.py']
     return subprocess.run(command, cwd=directory, env=full_env, capture_output=True, timeout=120)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SCRIPT, SPEC_LOSSES, run_script
+from conftest import ROOT, SPEC_LOSSES, run_script
 
 NAMES_URL = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
 
