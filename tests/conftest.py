@@ -1,4 +1,10 @@
-"""Shared helpers: load the real microgpt.py, run it as a user would, compare gradients."""
+"""Shared helpers: load the real microgpt.py, run it as a user would, compare gradients.
+
+The suite checks ./microgpt.py, or the file named by the environment variable MICROGPT (a learner's
+edited copy, say). Tests marked `reference` pin the shipped model's figures (the reference's losses,
+the order weights are drawn in, the line budget): an edit to the model is expected to change them.
+`python -m pytest -m "not reference"` runs everything that must hold for any correct GPT.
+"""
 import contextlib
 import gc
 import io
@@ -12,8 +18,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / 'microgpt.py'
+SCRIPT = Path(os.environ.get('MICROGPT') or ROOT / 'microgpt.py').resolve()
 SPEC_LOSSES = ['3.3660', '3.4243', '3.1778', '3.0664', '3.2209']  # ../shared/SPEC.md, seed 42, names
+CHECK_EDITED = 'python -m pytest -m "not reference"'
+REFERENCE_NOTE = (f'This test pins a figure of the shipped model. If you changed the model on purpose, '
+                  f'this failure is expected: check your edit with {CHECK_EDITED}')
 
 # Tolerances, one pair for every test; none is tuned per test.
 # Gradients are checked against central differences, (f(x + H) - f(x - H)) / 2H, in double precision.
@@ -28,6 +37,42 @@ SPEC_LOSSES = ['3.3660', '3.4243', '3.1778', '3.0664', '3.2209']  # ../shared/SP
 H, RTOL, ATOL = 1e-6, 1e-6, 1e-8
 
 
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'reference: pins a figure of the shipped model; an edit to the '
+                                       f'model is expected to change it (leave these out: {CHECK_EDITED})')
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing `reference` test says, under its traceback, that an edit is expected to fail it."""
+    report = (yield).get_result()
+    if report.failed and item.get_closest_marker('reference') and hasattr(report.longrepr, 'addsection'):
+        report.longrepr.addsection('a reference figure', REFERENCE_NOTE)
+
+
+NOTES = []  # lines for the end of the run: what the suite could not check here, and why
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that wait for other processes (other interpreters, nested runs) go last, and their modules
+    start those processes as soon as collection is done: they run on a second core beside the rest."""
+    items.sort(key=lambda item: hasattr(item.module, 'start_in_background'))
+
+
+def pytest_collection_finish(session):
+    for module in {item.module for item in session.items if hasattr(item.module, 'start_in_background')}:
+        module.start_in_background()
+
+
+def pytest_terminal_summary(terminalreporter):
+    failed_reference = [r for r in terminalreporter.stats.get('failed', []) if 'reference' in r.keywords]
+    if failed_reference:
+        terminalreporter.write_sep('-', f'{len(failed_reference)} reference test(s) failed')
+        terminalreporter.write_line(REFERENCE_NOTE)
+    for note in NOTES:
+        terminalreporter.write_line(note)
+
+
 def same(expected):
     return pytest.approx(expected, rel=1e-12, abs=1e-15)
 
@@ -39,7 +84,7 @@ def assert_close(analytic, numeric, what=''):
 
 @contextlib.contextmanager
 def no_cycle_collector():
-    """Speed for tests that build many graphs, as train() does: the graphs have no cycles to collect."""
+    """Speed for tests that build many graphs, as the script does: the graphs have no cycles to collect."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -53,7 +98,7 @@ def edit(source, **hyperparameters):
     """Change top-level assignments such as `n_layer = 1` in place, as a reader edits the file."""
     for name, value in hyperparameters.items():
         source, found = re.subn(rf'^{name} = .*$', f'{name} = {value!r}', source, count=1, flags=re.M)
-        assert found == 1, f'microgpt.py has no top-level `{name} = ...` line'
+        assert found == 1, f'{SCRIPT.name} has no top-level `{name} = ...` line'
     return source
 
 
@@ -72,6 +117,31 @@ def load(cwd=ROOT, **hyperparameters):
         os.chdir(here)
     module.import_output = out.getvalue()
     return module
+
+
+class Stop(Exception):
+    """Raised from inside train() to end it after a given number of steps."""
+
+
+def train_steps(mg, steps):
+    """Run the script's own train() for its first `steps` steps (num_steps as it is, so the learning rate
+    decays as in a full run), then stop it. Returns what it printed, one string per step."""
+    real_document_loss, calls = mg.document_loss, []
+    def document_loss(doc):
+        if len(calls) == steps:
+            raise Stop
+        calls.append(doc)
+        return real_document_loss(doc)
+    mg.document_loss = document_loss
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), no_cycle_collector():
+            mg.train()
+    except Stop:
+        pass
+    finally:
+        mg.document_loss = real_document_loss
+    return [line for line in out.getvalue().split('\r') if line]
 
 
 def run_script(directory, env=None, wrapper=None, **hyperparameters):

@@ -1,12 +1,10 @@
 """The whole model: one backward() through a real document's loss, against finite differences."""
-import contextlib
-import io
 import math
 import random
 
 import pytest
 
-from conftest import H, assert_close, load, no_cycle_collector, same
+from conftest import H, assert_close, load, no_cycle_collector, same, train_steps
 
 
 def finite_difference(p, loss_fn):
@@ -53,16 +51,15 @@ def mg():
 
 
 def test_document_loss_gradients_reach_every_matrix(mg):
-    doc = mg.docs[0]
-    assert len(doc) >= 4
-    assert check_weights(mg, lambda: mg.document_loss(doc), picks_per_matrix=2) >= 15
+    doc = next(doc for doc in mg.docs if len(doc) == 5)  # six positions: enough to cross the cache
+    assert check_weights(mg, lambda: mg.document_loss(doc), picks_per_matrix=1) >= 12
 
 
 def test_two_layers():
     mg = load(n_layer=2)
     assert {'layer1.attn_wq', 'layer1.mlp_fc2'} <= set(mg.state_dict)
     doc = next(doc for doc in mg.docs if len(doc) == 4)  # short: two layers cost twice as much
-    assert check_weights(mg, lambda: mg.document_loss(doc), picks_per_matrix=1, seed=1) >= 15
+    assert check_weights(mg, lambda: mg.document_loss(doc), picks_per_matrix=0) >= 12
 
 
 def last_position_loss(mg, doc):
@@ -74,18 +71,20 @@ def last_position_loss(mg, doc):
     return -mg.softmax(logits)[tokens[-1]].log()
 
 
-@no_cycle_collector()
 def test_gradients_flow_back_to_earlier_positions_through_the_kv_cache(mg):
-    doc = mg.docs[2]
+    doc = next(doc for doc in mg.docs if len(doc) == 5)
     loss_fn = lambda: last_position_loss(mg, doc)
-    for p in mg.params:
-        p.grad = 0
-    loss_fn().backward()
-    # wpe[0] is used at position 0 only, whose own prediction is not in this loss
-    first_position = mg.state_dict['wpe'][0]
-    assert all(p.grad != 0 for p in first_position)
-    for c, p in enumerate(first_position):
-        assert_close(p.grad, finite_difference(p, loss_fn), f'wpe[0][{c}]')
+    assert check_weights(mg, loss_fn, picks_per_matrix=0) >= 8
+    if 'wpe' not in mg.state_dict:
+        return  # a model without learned positions (rotary ones, say) has no wpe[0] to follow
+    # wpe[0] is used at position 0 only, whose own prediction is not in this loss: its gradient can only
+    # come back through the keys and values that position 0 left in the cache
+    with no_cycle_collector():
+        loss_fn().backward()
+        first_position = mg.state_dict['wpe'][0]
+        assert all(p.grad != 0 for p in first_position)
+        for c, p in list(enumerate(first_position))[::4]:
+            assert_close(p.grad, finite_difference(p, loss_fn), f'wpe[0][{c}]')
     for p in mg.params:
         p.grad = 0
 
@@ -109,14 +108,24 @@ def test_a_fresh_model_starts_near_uniform_guessing(mg):
     assert abs(sum(losses) / len(losses) - math.log(mg.vocab_size)) < 0.2
 
 
+@no_cycle_collector()
+def test_the_probabilities_sum_to_one_at_every_position(mg):
+    tokens = [mg.BOS] + [mg.uchars.index(ch) for ch in mg.docs[4]]
+    keys, values = [[] for _ in range(mg.n_layer)], [[] for _ in range(mg.n_layer)]
+    for pos_id, token_id in enumerate(tokens):
+        logits = mg.gpt(token_id, pos_id, keys, values)
+        assert len(logits) == mg.vocab_size
+        probs = [p.data for p in mg.softmax(logits)]
+        assert all(p > 0 for p in probs) and sum(probs) == same(1.0)
+
+
 @pytest.mark.parametrize('hyperparameters, doc', [(dict(n_layer=16), 'abcdefgh'),
-                                                  (dict(block_size=64, n_embd=32), 'abcdefghij' * 7)],
-                         ids=['16 layers', 'block_size 64, n_embd 32'])
+                                                  (dict(block_size=40, n_embd=24), 'abcdefghij' * 5)],
+                         ids=['16 layers', 'block_size 40, n_embd 24'])
 def test_deep_and_wide_models_train_a_step(tmp_path, hyperparameters, doc):
     (tmp_path / 'input.txt').write_text(doc + '\n', encoding='utf-8')
-    mg = load(cwd=tmp_path, **hyperparameters)
+    mg = load(cwd=tmp_path, num_steps=1, **hyperparameters)
     before = {name: [p.data for row in mat for p in row] for name, mat in mg.state_dict.items()}
-    with contextlib.redirect_stdout(io.StringIO()):
-        mg.train(1)  # 9 positions through 16 layers, or 64 positions (the document is cut at block_size)
+    train_steps(mg, 1)  # 9 positions through 16 layers, or 40 (the document is cut at block_size)
     for name, mat in mg.state_dict.items():  # every matrix of every layer got a gradient and moved
         assert [p.data for row in mat for p in row] != before[name], name

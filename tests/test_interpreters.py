@@ -1,0 +1,178 @@
+"""The script on every other Python a learner may have: CPython 3.8 to 3.13 and PyPy.
+
+Each interpreter found on this machine (on PATH as python3.X or pypy3, or installed by pyenv) runs a
+quick check of the same microgpt.py: `import microgpt` loads and builds but trains nothing, the file
+pasted into a notebook cell runs through, and `python microgpt.py` prints the same first five step lines
+as the interpreter running this suite. On PyPy, which has no reference counting and frees memory only
+with its collector, memory must also stay flat as training goes on.
+
+An interpreter that is not found is skipped and named at the end of the run; under CI (MICROGPT_CI=1,
+set by .ci/run) it is a failure instead, as a machine there is meant to have them all.
+"""
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import NOTES, ROOT, SCRIPT, load, train_steps
+
+WANTED = ['3.8', '3.9', '3.10', '3.11', '3.12', '3.13', 'pypy3']
+UNDER_CI = os.environ.get('MICROGPT_CI') == '1'
+if os.environ.get('MICROGPT_NESTED') == '1':
+    pytest.skip('a nested run (tests/test_edits.py) checks a model, not interpreters', allow_module_level=True)
+STEPS_CHECKED, RSS_FROM, RSS_TO, RSS_GROWTH_MB = 5, 20, 100, 50  # PyPy: RSS at step 20 and 100
+
+
+def this_interpreter():
+    return 'pypy3' if sys.implementation.name == 'pypy' else '%d.%d' % sys.version_info[:2]
+
+
+def find(wanted):
+    """The path of an interpreter that is really `wanted` (CPython 3.X, or PyPy), or None."""
+    if wanted == 'pypy3':
+        paths = [shutil.which('pypy3')]
+    else:
+        pyenv = Path(os.environ.get('PYENV_ROOT') or Path.home() / '.pyenv')
+        paths = [shutil.which(f'python{wanted}')]
+        paths += sorted(glob.glob(str(pyenv / 'versions' / f'{wanted}.*' / 'bin' / 'python')), reverse=True)
+    for path in filter(None, paths):
+        try:
+            out = subprocess.run([path, '-c', 'import sys; print(sys.implementation.name, *sys.version_info[:2])'],
+                                 capture_output=True, timeout=30).stdout.decode().split()
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if out and (out[0] == 'pypy' if wanted == 'pypy3' else out == ['cpython'] + wanted.split('.')):
+            return path
+    return None
+
+
+# Run in the interpreter under test: the import; the first steps of the script's own train(), with
+# num_steps as it is; then the whole file as a notebook runs a cell.
+CHECKS = r'''
+import contextlib, gc, io, json, re, sys, time
+start = time.perf_counter()
+with contextlib.redirect_stdout(io.StringIO()) as printed:
+    import microgpt
+report = {'import_seconds': time.perf_counter() - start, 'import_printed': printed.getvalue(),
+          'trained_on_import': any(p.grad != 0 for p in microgpt.params)}
+real_document_loss, calls = microgpt.document_loss, []
+def document_loss(doc):  # lets train() run STEPS steps, then stops it
+    if len(calls) == STEPS:
+        raise KeyboardInterrupt
+    calls.append(doc)
+    return real_document_loss(doc)
+microgpt.document_loss = document_loss
+with contextlib.redirect_stdout(io.StringIO()) as printed:
+    try:
+        microgpt.train()
+    except KeyboardInterrupt:
+        pass
+report['step_lines'] = [line for line in printed.getvalue().split('\r') if line]
+sys.argv = ['ipykernel_launcher.py', '-f', '/tmp/kernel-1234.json']  # what a notebook kernel has
+cell = open('microgpt.py', encoding='utf-8').read()
+for name, value in [('num_steps', 1), ('block_size', 4)]:  # a short run: one step, short samples
+    cell = re.sub(r'^%s = .*$' % name, '%s = %d' % (name, value), cell, count=1, flags=re.M)
+with contextlib.redirect_stdout(io.StringIO()) as printed:
+    exec(compile(cell, '<cell>', 'exec'), {'__name__': '__main__'})
+report.update(cell_printed=printed.getvalue(), collector_after_cell=gc.isenabled())
+print(json.dumps(report))
+'''
+
+
+class Check:
+    """The checks of one interpreter, started at once and run in the background: `wait()` for them."""
+
+    def __init__(self, python, directory, watch_memory):
+        shutil.copy(ROOT / 'input.txt', directory)
+        shutil.copy(SCRIPT, directory / 'microgpt.py')
+        self.checks = subprocess.Popen([python, '-c', f'STEPS = {STEPS_CHECKED}\n' + CHECKS], cwd=directory,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.run, self.rss_mb = None, {}
+        if watch_memory:  # the script itself, as `python microgpt.py` runs it, stopped at step RSS_TO
+            self.run = subprocess.Popen([python, '-u', 'microgpt.py'], cwd=directory,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            self.reader = threading.Thread(target=self.read_steps, daemon=True)
+            self.reader.start()
+
+    def read_steps(self):
+        """Read the run's step lines as they come (each ends in \\r), note its memory at steps RSS_FROM
+        and RSS_TO, then stop it."""
+        text, steps = '', 0
+        while steps < RSS_TO:
+            chunk = os.read(self.run.stdout.fileno(), 4096).decode('utf-8', 'replace')
+            if not chunk:
+                break
+            text += chunk
+            steps = sum(line.startswith('step') for line in re.split('[\r\n]', text)[:-1])
+            for step in (RSS_FROM, RSS_TO):
+                status = Path(f'/proc/{self.run.pid}/status')
+                if steps >= step and step not in self.rss_mb and status.exists():
+                    self.rss_mb[step] = int(re.search(r'VmRSS:\s+(\d+) kB', status.read_text()).group(1)) / 1024
+        self.run.kill()
+
+    def wait(self):
+        out, err = self.checks.communicate(timeout=120)
+        if self.run:
+            self.reader.join(timeout=120)
+            self.run.wait(timeout=30)
+        assert self.checks.returncode == 0, err.decode('utf-8', 'replace')
+        return json.loads(out.decode().splitlines()[-1])
+
+
+CHECKS_STARTED = {}  # interpreter: its Check, or None where it is not found
+
+
+def start_in_background():
+    """Find every wanted interpreter and start its checks, all at once (conftest.py calls this as soon as
+    the tests are collected, so that they run beside the rest of the suite)."""
+    for wanted in WANTED:
+        if wanted != this_interpreter():
+            python = find(wanted)
+            directory = Path(tempfile.mkdtemp(prefix=f'microgpt-{wanted}-'))
+            CHECKS_STARTED[wanted] = python and Check(python, directory, watch_memory=wanted == 'pypy3')
+    missing = [wanted for wanted, check in CHECKS_STARTED.items() if check is None]
+    if missing and not UNDER_CI:
+        found = [wanted for wanted, check in CHECKS_STARTED.items() if check]
+        NOTES.append(f'Other interpreters: checked {", ".join(found) or "none"}; not found here, so not '
+                     f'checked: {", ".join(missing)}')
+
+
+@pytest.fixture(scope='module')
+def expected_steps():
+    """The first step lines as this interpreter prints them, from the script's own train()."""
+    return train_steps(load(), STEPS_CHECKED)
+
+
+@pytest.mark.parametrize('wanted', WANTED)
+def test_another_interpreter_runs_the_script_alike(wanted, expected_steps):
+    if wanted == this_interpreter():
+        pytest.skip(f'{wanted} runs this suite: the other tests check it')
+    check = CHECKS_STARTED.get(wanted)
+    if check is None:
+        message = (f'Python {wanted} was not found (python{wanted} on PATH, pyenv, or pypy3 on PATH)')
+        if UNDER_CI:
+            pytest.fail(f'{message}, and CI is meant to check it: install it (see .ci/run)')
+        pytest.skip(message)
+    report = check.wait()
+    assert [line.split(':')[0] for line in report['import_printed'].splitlines()] == \
+        ['num docs', 'vocab size', 'num params'], report['import_printed']
+    assert not report['trained_on_import'] and 'step' not in report['import_printed']
+    assert report['import_seconds'] < 2, 'import microgpt should only load and build, not train'
+    cell = report['cell_printed']
+    assert 'step    1 /    1' in cell and 'sample 20: ' in cell, cell
+    assert report['collector_after_cell'], 'the notebook cell left the garbage collector off'
+    assert report['step_lines'] == expected_steps
+    if wanted == 'pypy3' and not check.rss_mb:
+        NOTES.append('PyPy: memory not checked here (it is read from /proc, which only Linux has)')
+    elif wanted == 'pypy3':
+        growth = check.rss_mb[RSS_TO] - check.rss_mb[RSS_FROM]
+        assert growth < RSS_GROWTH_MB, (f'PyPy: memory grew {growth:.0f} MB from step {RSS_FROM} to step '
+                                        f'{RSS_TO} ({check.rss_mb}): something keeps every step\'s graph')
