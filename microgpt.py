@@ -1,39 +1,39 @@
-"""microgpt: the most atomic way to train and sample a GPT, in pure, dependency-free Python."""
+"""microgpt: the most atomic way to train and sample a GPT, in pure Python, no dependencies."""
 import gc, math, os, random, sys
-random.seed(42)  # let there be order among chaos: the same seed gives the same numbers anywhere
+random.seed(42)  # let there be order among chaos: the same seed, the same numbers, anywhere
 
-# Dataset: the documents to learn from, one per line of input.txt (32,033 names, or bring your own)
+# Dataset: the documents to learn from, one per line of input.txt (here, 32,033 names)
 names_url = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
-try:  # guard: no network, a full disk or bytes that are not UTF-8 get one clear line, no traceback
-    if not os.path.exists('input.txt'):  # into a side file, renamed once whole: never half a file
+try:  # guard: no network, a full disk, text that is not UTF-8: one clear line, no traceback
+    if not os.path.exists('input.txt'):
         import urllib.request
         urllib.request.urlretrieve(names_url, 'input.txt.part')
-        os.replace('input.txt.part', 'input.txt')
+        os.replace('input.txt.part', 'input.txt')  # so input.txt appears whole or not at all
     docs = [line.strip() for line in open('input.txt', encoding='utf-8-sig') if line.strip()]
-except (OSError, UnicodeError) as e:
+except (OSError, UnicodeError) as e:  # 'utf-8-sig': UTF-8 anywhere, a byte-order mark dropped
     if os.path.isfile('input.txt.part'): os.remove('input.txt.part')
     sys.exit(f"microgpt: no documents from input.txt ({e}); save UTF-8 text or {names_url} there")
 if not docs: sys.exit("microgpt: input.txt holds no documents; write one document per line")
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")
 
-# Tokenizer: each distinct character is a token, and one more, BOS, marks a document's start and end
+# Tokenizer: each character is a token; one more, BOS, marks where a document starts and ends
 uchars = sorted(set(''.join(docs)))  # the dataset's characters become token ids 0..n-1
 BOS = len(uchars)  # token id of the special Beginning of Sequence token
 vocab_size = len(uchars) + 1  # +1 for BOS
 print(f"vocab size: {vocab_size}")
 
-# Autograd: every number remembers how it was made, so the chain rule can run back through the graph
+# Autograd: every number remembers how it was made, so the chain rule can run backwards
 class Value:
-    __slots__ = ('data', 'grad', '_children', '_local_grads')  # speed: no dict in each node
+    __slots__ = ('data', 'grad', '_children', '_local_grads')  # speed: no per-node dict
 
     def __init__(self, data, children=(), local_grads=()):
         self.data = data                 # the scalar computed in the forward pass
         self.grad = 0.0                  # d(loss)/d(this node), filled in by backward()
         self._children = children        # the nodes this one was computed from
-        self._local_grads = local_grads  # d(this node)/d(each child), known as soon as it is made
+        self._local_grads = local_grads  # d(this node)/d(each child), known when it is made
 
-    # speed: a plain number is a constant, as is relu's 0 below zero: they pass no gradient: no node
+    # speed: a constant (a plain number, relu's 0 below zero) needs no gradient: no node
     def __add__(self, other):
         if not isinstance(other, Value): return Value(self.data + other, (self,), (1.0,))
         return Value(self.data + other.data, (self, other), (1.0, 1.0))
@@ -53,21 +53,21 @@ class Value:
     def __rtruediv__(self, other): return other * self ** -1
 
     def backward(self):
-        # A node needs its whole gradient before passing it on, so first order the nodes, each after
-        # the ones it was made from: depth first, on a list as the stack, as Python stops at about
-        # 1,000 nested calls and a deep model's graph is deeper. A node goes on the stack twice.
+        # A node needs its whole gradient before passing it on, so first order the nodes, each
+        # after those it was made from: depth first, on a list as the stack, as Python stops
+        # at about 1,000 nested calls and the graph of a deep model is deeper than that
         topo, visited, stack = [], set(), [(self, False)]
         while stack:
             node, children_placed = stack.pop()
             if children_placed:
-                topo.append(node)
-            elif node._children and node not in visited:  # a leaf has no one to pass a gradient to
+                topo.append(node)  # second time off the stack: its children are placed
+            elif node._children and node not in visited:  # a leaf passes nothing on
                 visited.add(node)
-                stack.append((node, True))
-                for child in reversed(node._children):  # reversed: the first child comes off first
+                stack.append((node, True))  # come back to it once its children are placed
+                for child in reversed(node._children):  # so the first child comes off first
                     stack.append((child, False))
         self.grad = 1.0  # then the chain rule, from the loss back: d(loss)/d(loss) is 1
-        for node in reversed(topo):  # speed: one input or two, indexed: twice as fast as zip() here
+        for node in reversed(topo):  # speed: indexing one or two children beats zip()
             node._children[0].grad += node._local_grads[0] * node.grad  # +=: paths add up
             if len(node._children) == 2:
                 node._children[1].grad += node._local_grads[1] * node.grad
@@ -80,7 +80,7 @@ n_head = 4       # attention heads, each reading its own n_embd // n_head dimens
 head_dim = n_embd // n_head
 if n_embd % n_head: sys.exit(f"microgpt: n_embd ({n_embd}) must be a multiple of n_head ({n_head})")
 
-def matrix(nout, nin, std=0.08):  # nout rows of nin weights: row i computes output i of a layer
+def matrix(nout, nin, std=0.08):  # row i holds the nin weights of a layer's output i
     return [[Value(random.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
 state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd),
               'lm_head': matrix(vocab_size, n_embd)}
@@ -89,10 +89,10 @@ for i in range(n_layer):
         state_dict[f'layer{i}.{name}'] = matrix(n_embd, n_embd)
     state_dict[f'layer{i}.mlp_fc1'] = matrix(4 * n_embd, n_embd)
     state_dict[f'layer{i}.mlp_fc2'] = matrix(n_embd, 4 * n_embd)
-params = [p for mat in state_dict.values() for row in mat for p in row]  # one flat list, for Adam
+params = [p for mat in state_dict.values() for row in mat for p in row]  # flat, for Adam
 print(f"num params: {len(params)}")
 
-# Model: GPT-2, simplified (rmsnorm for layernorm, no biases, relu for gelu), one token at a time
+# Model: GPT-2, simplified (rmsnorm, no biases, relu for gelu), run one token at a time
 def linear(x, w):
     return [sum(wi * xi for wi, xi in zip(wo, x)) for wo in w]
 
@@ -108,16 +108,16 @@ def rmsnorm(x):
     return [xi * scale for xi in x]
 
 def gpt(token_id, pos_id, keys, values):
-    tok_emb, pos_emb = state_dict['wte'][token_id], state_dict['wpe'][pos_id]  # what, and where
-    x = rmsnorm([t + p for t, p in zip(tok_emb, pos_emb)])  # the residual stream starts normalized
+    tok_emb, pos_emb = state_dict['wte'][token_id], state_dict['wpe'][pos_id]  # what and where
+    x = rmsnorm([t + p for t, p in zip(tok_emb, pos_emb)])  # the residual stream starts here
     for li in range(n_layer):
-        # 1) Multi-head attention: tokens talk to each other, the new one looking back at the cache
+        # 1) Multi-head attention: tokens talk, the new one looking back over the cache
         x_residual = x
         x = rmsnorm(x)
         q = linear(x, state_dict[f'layer{li}.attn_wq'])
         k = linear(x, state_dict[f'layer{li}.attn_wk'])
         v = linear(x, state_dict[f'layer{li}.attn_wv'])
-        keys[li].append(k)  # the KV cache holds live graph nodes: gradients flow back through it
+        keys[li].append(k)  # the cache holds live nodes: gradients flow back through it
         values[li].append(v)
         x_attn = []
         for h in range(n_head):
@@ -130,7 +130,7 @@ def gpt(token_id, pos_id, keys, values):
             out_h = [sum(wt * vt[j] for wt, vt in zip(attn_weights, v_h)) for j in range(head_dim)]
             x_attn.extend(out_h)
         x = linear(x_attn, state_dict[f'layer{li}.attn_wo'])
-        x = [a + b for a, b in zip(x, x_residual)]  # residual: gradients get a straight path back
+        x = [a + b for a, b in zip(x, x_residual)]  # residual: a straight path back
 
         # 2) MLP: each token thinks on its own, in a space four times wider
         x_residual = x
@@ -138,17 +138,17 @@ def gpt(token_id, pos_id, keys, values):
         x = [xi.relu() for xi in linear(x, state_dict[f'layer{li}.mlp_fc1'])]
         x = linear(x, state_dict[f'layer{li}.mlp_fc2'])
         x = [a + b for a, b in zip(x, x_residual)]
-    return linear(x, state_dict['lm_head'])  # logits: one score per token of the vocabulary
+    return linear(x, state_dict['lm_head'])  # logits: a score for each token
 
-# Training: one document a step, and Adam nudges every weight to make it less surprising next time
+# Training: a document a step; Adam nudges every weight to make it less surprising
 num_steps = 1000
 learning_rate, beta1, beta2, eps_adam = 0.01, 0.85, 0.99, 1e-8
-m = [0.0] * len(params)  # Adam's first moment: a running mean of each gradient (momentum)
-v = [0.0] * len(params)  # its second moment: a running mean of each squared gradient (its scale)
+m = [0.0] * len(params)  # Adam's first moment: running mean of each gradient (momentum)
+v = [0.0] * len(params)  # second moment: running mean of each squared gradient (scale)
 
-def document_loss(doc):  # how surprised the model is by each next token of doc, on average
+def document_loss(doc):  # the model's mean surprise at each next token of doc
     tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]  # BOS on both sides: start, and stop
-    n = min(block_size, len(tokens) - 1)  # the model has positions for block_size tokens at most
+    n = min(block_size, len(tokens) - 1)  # positions for block_size tokens at most
     keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]  # a fresh KV cache
     losses = []
     for pos_id in range(n):
@@ -174,8 +174,8 @@ def train():
             p.grad = 0.0  # backward() adds into .grad, so clear it for the next step
         print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss.data:.4f}", end='\r')
 
-# Sampling: start from BOS and feed each sampled token back in, until the model says BOS again
-temperature = 0.5  # in (0, 1]: low plays it safe, 1 samples what the model learned as it is
+# Sampling: from BOS, feed each sampled token back in until the model says BOS
+temperature = 0.5  # in (0, 1]: low plays it safe; 1 samples what the model learned
 if temperature <= 0: sys.exit(f"microgpt: temperature ({temperature}) must be above 0")
 def sample():
     keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
@@ -187,14 +187,14 @@ def sample():
         chars.append(uchars[token_id])
     return ''.join(chars)
 
-if __name__ == '__main__':  # `python microgpt.py` and a notebook cell run this; an import does not
-    # speed: reference counting frees each step's graph (it has no cycles), so CPython's cycle
-    # collector would only re-walk it; PyPy has no reference counting, so there the collector runs
+if __name__ == '__main__':  # `python microgpt.py` or a notebook cell; not an import
+    # speed: the graph has no cycles, so reference counting frees it and CPython's cycle
+    # collector would only walk it again and again; PyPy frees by collecting: it stays on
     if sys.implementation.name == 'cpython': gc.disable()
     train()
     gc.enable()  # a notebook gets its collector back
     if hasattr(sys.stdout, 'reconfigure'):  # guard: a terminal that cannot show a character
-        sys.stdout.reconfigure(errors='backslashreplace')  # prints an escape, not a crash
+        sys.stdout.reconfigure(errors='backslashreplace')  # gets an escape, not a crash
     print("\n--- inference (new, hallucinated names) ---")
     for i in range(20):
         print(f"sample {i + 1:2d}: {sample()}")
