@@ -1,16 +1,17 @@
-"""microgpt: the most atomic way to train and sample a GPT, in pure Python, no dependencies."""
+"""microgpt: the most atomic way to train and sample a GPT, in pure Python, no dependencies.
+Comments tagged `speed:` or `guard:` mark machinery, not algorithm: skip them on a first read."""
 import gc, math, os, random, sys
 random.seed(42)  # let there be order among chaos: the same seed, the same numbers, anywhere
 
 # Dataset: the documents to learn from, one per line of input.txt (here, 32,033 names)
 names_url = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
-try:  # guard: no network, a full disk, text that is not UTF-8: one clear line, no traceback
+try:  # read as UTF-8 on every machine ('utf-8-sig' also drops a byte-order mark)
     if not os.path.exists('input.txt'):
         import urllib.request
         urllib.request.urlretrieve(names_url, 'input.txt.part')
-        os.replace('input.txt.part', 'input.txt')  # so input.txt appears whole or not at all
+        os.replace('input.txt.part', 'input.txt')  # renamed once whole, so never half a file
     docs = [line.strip() for line in open('input.txt', encoding='utf-8-sig') if line.strip()]
-except (OSError, UnicodeError) as e:  # 'utf-8-sig': UTF-8 anywhere, a byte-order mark dropped
+except (OSError, UnicodeError) as e:  # guard: no network, a full disk, not UTF-8, ...
     if os.path.isfile('input.txt.part'): os.remove('input.txt.part')
     sys.exit(f"microgpt: no documents from input.txt ({e}); save UTF-8 text or {names_url} there")
 if not docs: sys.exit("microgpt: input.txt holds no documents; write one document per line")
@@ -33,17 +34,17 @@ class Value:
         self._children = children        # the nodes this one was computed from
         self._local_grads = local_grads  # d(this node)/d(each child), known when it is made
 
-    # speed: a constant (a plain number, relu's 0 below zero) needs no gradient: no node
-    def __add__(self, other):
+    def __add__(self, other):  # speed: a plain number (x + 1) is a constant and gets no node
         if not isinstance(other, Value): return Value(self.data + other, (self,), (1.0,))
         return Value(self.data + other.data, (self, other), (1.0, 1.0))
-    def __mul__(self, other):
+    def __mul__(self, other):  # speed: likewise, a plain number (x * 2) gets no node
         if not isinstance(other, Value): return Value(self.data * other, (self,), (other,))
         return Value(self.data * other.data, (self, other), (other.data, self.data))
     def __pow__(self, k): return Value(self.data ** k, (self,), (k * self.data ** (k - 1),))
     def log(self): return Value(math.log(self.data), (self,), (1 / self.data,))
     def exp(self): return Value(math.exp(self.data), (self,), (math.exp(self.data),))
-    def relu(self): return Value(self.data, (self,), (1.0,)) if self.data > 0 else Value(0.0)
+    def relu(self):  # speed: below zero the output is a constant 0, as no gradient flows back
+        return Value(self.data, (self,), (1.0,)) if self.data > 0 else Value(0.0)
     def __neg__(self): return self * -1
     def __radd__(self, other): return self if other == 0 else self + other  # sum() starts at 0
     def __sub__(self, other): return self + (-other)
@@ -54,21 +55,21 @@ class Value:
 
     def backward(self):
         # A node needs its whole gradient before passing it on, so first order the nodes, each
-        # after those it was made from: depth first, on a list as the stack, as Python stops
-        # at about 1,000 nested calls and the graph of a deep model is deeper than that
+        # after the ones it was made from: the usual depth-first walk (children, then node), on a
+        # list, as Python stops recursing after about 1,000 calls and a deep model's graph is deeper
         topo, visited, stack = [], set(), [(self, False)]
         while stack:
-            node, children_placed = stack.pop()
-            if children_placed:
-                topo.append(node)  # second time off the stack: its children are placed
-            elif node._children and node not in visited:  # a leaf passes nothing on
+            node, children_done = stack.pop()
+            if children_done:  # its second time off the stack: its children are all in topo
+                topo.append(node)
+            elif node._children and node not in visited:  # a leaf has nothing to pass on
                 visited.add(node)
-                stack.append((node, True))  # come back to it once its children are placed
-                for child in reversed(node._children):  # so the first child comes off first
+                stack.append((node, True))  # back on the stack, under its children
+                for child in reversed(node._children):  # reversed, so the first comes off first
                     stack.append((child, False))
         self.grad = 1.0  # then the chain rule, from the loss back: d(loss)/d(loss) is 1
-        for node in reversed(topo):  # speed: indexing one or two children beats zip()
-            node._children[0].grad += node._local_grads[0] * node.grad  # +=: paths add up
+        for node in reversed(topo):  # speed: every operation has 1 or 2 inputs: index, no zip()
+            node._children[0].grad += node._local_grads[0] * node.grad  # +=: the paths add up
             if len(node._children) == 2:
                 node._children[1].grad += node._local_grads[1] * node.grad
 
@@ -79,7 +80,6 @@ block_size = 16  # the longest context the model sees (the longest name has 15 c
 n_head = 4       # attention heads, each reading its own n_embd // n_head dimensions
 head_dim = n_embd // n_head
 if n_embd % n_head: sys.exit(f"microgpt: n_embd ({n_embd}) must be a multiple of n_head ({n_head})")
-
 def matrix(nout, nin, std=0.08):  # row i holds the nin weights of a layer's output i
     return [[Value(random.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
 state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd),
@@ -109,7 +109,7 @@ def rmsnorm(x):
 
 def gpt(token_id, pos_id, keys, values):
     tok_emb, pos_emb = state_dict['wte'][token_id], state_dict['wpe'][pos_id]  # what and where
-    x = rmsnorm([t + p for t, p in zip(tok_emb, pos_emb)])  # the residual stream starts here
+    x = rmsnorm([t + p for t, p in zip(tok_emb, pos_emb)])  # x is the residual stream: scale 1
     for li in range(n_layer):
         # 1) Multi-head attention: tokens talk, the new one looking back over the cache
         x_residual = x
@@ -187,9 +187,9 @@ def sample():
         chars.append(uchars[token_id])
     return ''.join(chars)
 
-if __name__ == '__main__':  # `python microgpt.py` or a notebook cell; not an import
-    # speed: the graph has no cycles, so reference counting frees it and CPython's cycle
-    # collector would only walk it again and again; PyPy frees by collecting: it stays on
+if __name__ == '__main__':  # train, then sample (`python microgpt.py`, a notebook; not an import)
+    # speed: each step's graph has no cycles, so reference counting frees it and CPython's cycle
+    # collector would only walk it again and again; PyPy frees memory only by collecting: keep it
     if sys.implementation.name == 'cpython': gc.disable()
     train()
     gc.enable()  # a notebook gets its collector back
