@@ -20,7 +20,9 @@ from conftest import CHECK_EDITED, ROOT, SCRIPT
 if os.environ.get('MICROGPT_NESTED') == '1':
     pytest.skip('a nested run does not run itself again', allow_module_level=True)
 
-TANH = "    def tanh(self): t = math.tanh(self.data); return Value(t, (self,), (1 - t ** 2,))\n"
+TANH = ("    def tanh(self):\n"
+        "        t = math.tanh(self.data)\n"
+        "        return Value(t, (self,), (1 - t ** 2,))\n")
 GELU = ("linear(x, state_dict[f'layer{li}.mlp_fc1'])\n"
         "        x = [0.5 * xi * (1 + (0.7978845608 * (xi + 0.044715 * xi ** 3)).tanh()) for xi in x]")
 LORA_MATRICES = ("    state_dict[f'layer{i}.attn_wq_a'] = matrix(2, n_embd)  # low rank: 2\n"
@@ -37,7 +39,7 @@ def replace_once(source, old, new):
 
 def edited(tanh=TANH, lora_input='x'):
     source = SCRIPT.read_text(encoding='utf-8')
-    source = replace_once(source, "    def __neg__(self)", tanh + "    def __neg__(self)")
+    source = replace_once(source, "    def __neg__(self)", tanh + "    def __neg__(self)")  # after relu
     source = replace_once(source, "[xi.relu() for xi in linear(x, state_dict[f'layer{li}.mlp_fc1'])]", GELU)
     source = replace_once(source, "    state_dict[f'layer{i}.mlp_fc1']",
                           LORA_MATRICES + "    state_dict[f'layer{i}.mlp_fc1']")
