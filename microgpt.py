@@ -109,7 +109,7 @@ def rmsnorm(x):
 
 def gpt(token_id, pos_id, keys, values):
     tok_emb, pos_emb = state_dict['wte'][token_id], state_dict['wpe'][pos_id]  # what and where
-    x = rmsnorm([t + p for t, p in zip(tok_emb, pos_emb)])  # x is the residual stream: blocks add to it
+    x = rmsnorm([t + p for t, p in zip(tok_emb, pos_emb)])  # the residual stream: blocks add to it
     for li in range(n_layer):
         # 1) Multi-head attention: tokens talk, the new one looking back over the cache
         x_residual = x
