@@ -9,7 +9,7 @@ try:  # read as UTF-8 on every machine ('utf-8-sig' also drops a byte-order mark
     if not os.path.exists('input.txt'):
         import urllib.request
         urllib.request.urlretrieve(names_url, 'input.txt.part')
-        os.replace('input.txt.part', 'input.txt')  # renamed once whole, so never half a file
+        os.replace('input.txt.part', 'input.txt')  # guard: renamed once whole, never half a file
     docs = [line.strip() for line in open('input.txt', encoding='utf-8-sig') if line.strip()]
 except (OSError, UnicodeError) as e:  # guard: no network, a full disk, not UTF-8, ...
     if os.path.isfile('input.txt.part'): os.remove('input.txt.part')
@@ -175,7 +175,7 @@ def train():
         print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss.data:.4f}", end='\r')
 
 # Sampling: from BOS, feed each sampled token back in until the model says BOS
-temperature = 0.5  # in (0, 1]: low plays it safe; 1 samples what the model learned
+temperature = 0.5  # above 0: low plays it safe; 1 samples what the model learned
 if temperature <= 0: sys.exit(f"microgpt: temperature ({temperature}) must be above 0")
 def sample():
     keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]

@@ -14,6 +14,7 @@ operating system (Linux and macOS). Every run's output is compared with the firs
 """
 import hashlib
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -73,7 +74,7 @@ def run(source):
 sources = [prepared(path) for path in files]
 results = {path: [] for path in files}
 reference = None
-print(f"python {sys.version.split()[0]} ({sys.implementation.name}) on {os.uname().machine}, "
+print(f"python {sys.version.split()[0]} ({sys.implementation.name}) on {platform.machine()}, "
       f"{os.cpu_count()} cores; {runs} run(s) of each, alternating"
       + (f"; edits: {' '.join(f'{k}={v}' for k, v in edits.items())}" if edits else ''))
 for r in range(runs):

@@ -19,6 +19,7 @@ It trains with the file's own train(), exactly as `python microgpt.py` does, the
 """
 import gc
 import os
+import platform
 import re
 import sys
 import time
@@ -83,7 +84,7 @@ block = max(1, mg.num_steps // 20)
 curve = [sum(losses[i:i + block]) / len(losses[i:i + block]) for i in range(0, len(losses), block)]
 edited = ' '.join(f'{k}={v}' for k, v in edits.items())
 print(f"{path}{' (' + edited + ')' if edited else ''}: {mg.num_steps} steps, "
-      f"python {sys.version.split()[0]} ({sys.implementation.name}) on {os.uname().machine}")
+      f"python {sys.version.split()[0]} ({sys.implementation.name}) on {platform.machine()}")
 print(f"train loss, mean of the last 100 steps:        {sum(losses[-100:]) / len(losses[-100:]):.4f}")
 print(f"held-out loss, {HELD_OUT} names never trained on:    {held_out:.4f}")
 print(f"sampled names that copy a training name:       {copies / SAMPLES:.0%} of {SAMPLES}")
