@@ -62,7 +62,7 @@ class Value:
             node, children_done = stack.pop()
             if children_done:  # its second time off the stack: its children are all in topo
                 topo.append(node)
-            elif node._children and node not in visited:  # a leaf has nothing to pass on
+            elif node._children and node not in visited:  # a leaf (a weight, say) has no inputs
                 visited.add(node)
                 stack.append((node, True))  # back on the stack, under its children
                 for child in reversed(node._children):  # reversed, so the first comes off first
