@@ -191,8 +191,8 @@ if __name__ == '__main__':  # train, then sample (`python microgpt.py`, a notebo
     # speed: each step's graph has no cycles, so reference counting frees it and CPython's cycle
     # collector would only walk it again and again; PyPy frees memory only by collecting: keep it
     if sys.implementation.name == 'cpython': gc.disable()
-    train()
-    gc.enable()  # a notebook gets its collector back
+    try: train()
+    finally: gc.enable()  # a notebook gets its collector back, even after a Ctrl-C
     if hasattr(sys.stdout, 'reconfigure'):  # guard: a terminal that cannot show a character
         sys.stdout.reconfigure(errors='backslashreplace')  # gets an escape, not a crash
     print("\n--- inference (new, hallucinated names) ---")

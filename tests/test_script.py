@@ -82,6 +82,30 @@ def test_pasted_into_a_notebook_cell(tmp_path):
     assert 'sample 20: ' in '\n'.join(lines) and lines[-1] == 'gc enabled after the cell: True'
 
 
+def test_a_notebook_cell_stopped_mid_training_gets_its_collector_back(tmp_path):
+    # Ctrl-C (Jupyter's "interrupt") while train() runs: the collector must not stay paused for
+    # the rest of the session. The timer notes what it interrupted, so the test can't pass vacuously.
+    shutil.copy(ROOT / 'input.txt', tmp_path)
+    wrapper = ("import _thread, gc, sys, threading, time\n"
+               "seen = {}\n"
+               "def interrupt():\n"
+               "    while 'step ' not in sys.stdout.getvalue(): time.sleep(0.01)\n"
+               "    seen['collector paused'] = not gc.isenabled()\n"
+               "    _thread.interrupt_main()\n"
+               "import io; real, sys.stdout = sys.stdout, io.StringIO()\n"
+               "threading.Thread(target=interrupt, daemon=True).start()\n"
+               "cell = open('microgpt.py', encoding='utf-8').read()\n"
+               "try: exec(compile(cell, '<cell>', 'exec'), {'__name__': '__main__'})\n"
+               "except KeyboardInterrupt: seen['interrupted'] = True\n"
+               "sys.stdout = real\n"
+               "print(seen, 'collector on after the cell:', gc.isenabled())\n")
+    result = run_script(tmp_path, wrapper=wrapper)
+    assert result.returncode == 0, result.stderr
+    paused = sys.implementation.name == 'cpython'  # the script pauses it on CPython only
+    expected = f"{{'collector paused': {paused}, 'interrupted': True}} collector on after the cell: True"
+    assert output_lines(result)[-1] == expected
+
+
 def closed_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
