@@ -84,7 +84,7 @@ def test_pasted_into_a_notebook_cell(tmp_path):
 
 def test_a_notebook_cell_stopped_mid_training_gets_its_collector_back(tmp_path):
     # Ctrl-C (Jupyter's "interrupt") while train() runs: the collector must not stay paused for
-    # the rest of the session. The timer notes what it interrupted, so the test can't pass vacuously.
+    # the rest of the session. The thread notes what it interrupted, so the test can't pass vacuously.
     shutil.copy(ROOT / 'input.txt', tmp_path)
     wrapper = ("import _thread, gc, sys, threading, time\n"
                "seen = {}\n"
