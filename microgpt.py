@@ -1,20 +1,16 @@
 """microgpt: the most atomic way to train and sample a GPT, in pure Python, no dependencies.
-Comments tagged `speed:` or `guard:` mark machinery, not algorithm: skip them on a first read."""
+This file is the complete algorithm; everything else is just efficiency."""
 import gc, math, os, random, sys
 random.seed(42)  # let there be order among chaos: the same seed, the same numbers, anywhere
 
 # Dataset: the documents to learn from, one per line of input.txt (here, 32,033 names)
-names_url = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
-try:  # read as UTF-8 on every machine ('utf-8-sig' also drops a byte-order mark)
-    if not os.path.exists('input.txt'):
-        import urllib.request
-        urllib.request.urlretrieve(names_url, 'input.txt.part')
-        os.replace('input.txt.part', 'input.txt')  # guard: renamed once whole, never half a file
-    docs = [line.strip() for line in open('input.txt', encoding='utf-8-sig') if line.strip()]
-except (OSError, UnicodeError) as e:  # guard: no network, a full disk, not UTF-8, ...
-    if os.path.isfile('input.txt.part'): os.remove('input.txt.part')
-    sys.exit(f"microgpt: no documents from input.txt ({e}); save UTF-8 text or {names_url} there")
-if not docs: sys.exit("microgpt: input.txt holds no documents; write one document per line")
+if not os.path.exists('input.txt'):  # a clone of the repository has it; a notebook fetches it
+    import urllib.request
+    names_url = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
+    urllib.request.urlretrieve(names_url, 'input.txt.part')  # a cut-off download stays .part,
+    os.replace('input.txt.part', 'input.txt')  # so input.txt appears only once it is whole
+docs = [line.strip() for line in open('input.txt', encoding='utf-8') if line.strip()]
+if not docs: raise ValueError("input.txt holds no documents: write one per line")
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")
 
@@ -26,27 +22,29 @@ print(f"vocab size: {vocab_size}")
 
 # Autograd: every number remembers how it was made, so the chain rule can run backwards
 class Value:
-    __slots__ = ('data', 'grad', '_children', '_local_grads')  # speed: no per-node dict
+    __slots__ = ('data', 'grad', '_children', '_local_grads')  # no dict per node: less memory
 
     def __init__(self, data, children=(), local_grads=()):
         self.data = data                 # the scalar computed in the forward pass
-        self.grad = 0.0                  # d(loss)/d(this node), filled in by backward()
+        self.grad = 0                    # d(loss)/d(this node), filled in by backward()
         self._children = children        # the nodes this one was computed from
         self._local_grads = local_grads  # d(this node)/d(each child), known when it is made
 
-    def __add__(self, other):  # speed: a plain number (x + 1) is a constant and gets no node
-        if not isinstance(other, Value): return Value(self.data + other, (self,), (1.0,))
-        return Value(self.data + other.data, (self, other), (1.0, 1.0))
-    def __mul__(self, other):  # speed: likewise, a plain number (x * 2) gets no node
-        if not isinstance(other, Value): return Value(self.data * other, (self,), (other,))
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)  # a plain number: a constant
+        return Value(self.data + other.data, (self, other), (1, 1))
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
         return Value(self.data * other.data, (self, other), (other.data, self.data))
+
     def __pow__(self, k): return Value(self.data ** k, (self,), (k * self.data ** (k - 1),))
     def log(self): return Value(math.log(self.data), (self,), (1 / self.data,))
     def exp(self): return Value(math.exp(self.data), (self,), (math.exp(self.data),))
-    def relu(self):  # speed: below zero the output is a constant 0, as no gradient flows back
-        return Value(self.data, (self,), (1.0,)) if self.data > 0 else Value(0.0)
+    def relu(self):  # below 0 the slope is 0: no gradient flows back, so it needs no link back
+        return Value(self.data, (self,), (1,)) if self.data > 0 else Value(0)
     def __neg__(self): return self * -1
-    def __radd__(self, other): return self if other == 0 else self + other  # sum() starts at 0
+    def __radd__(self, other): return self + other
     def __sub__(self, other): return self + (-other)
     def __rsub__(self, other): return other + (-self)
     def __rmul__(self, other): return self * other
@@ -54,24 +52,21 @@ class Value:
     def __rtruediv__(self, other): return other * self ** -1
 
     def backward(self):
-        # A node needs its whole gradient before passing it on, so first order the nodes, each
-        # after the ones it was made from: the usual depth-first walk (children, then node), on a
-        # list, as Python stops recursing after about 1,000 calls and a deep model's graph is deeper
-        topo, visited, stack = [], set(), [(self, False)]
-        while stack:
-            node, children_done = stack.pop()
-            if children_done:  # its second time off the stack: its children are all in topo
-                topo.append(node)
-            elif node._children and node not in visited:  # a leaf (a weight, say) has no inputs
-                visited.add(node)
-                stack.append((node, True))  # back on the stack, under its children
-                for child in reversed(node._children):  # reversed, so the first comes off first
-                    stack.append((child, False))
-        self.grad = 1.0  # then the chain rule, from the loss back: d(loss)/d(loss) is 1
-        for node in reversed(topo):  # speed: every operation has 1 or 2 inputs: index, no zip()
-            node._children[0].grad += node._local_grads[0] * node.grad  # +=: the paths add up
-            if len(node._children) == 2:
-                node._children[1].grad += node._local_grads[1] * node.grad
+        # A node must have its whole gradient before it passes it on, so first put the nodes in
+        # order, each after all the nodes it was made from; then apply the chain rule in reverse
+        topo = []
+        self.build_topo(topo, set())
+        self.grad = 1  # d(loss)/d(loss)
+        for node in reversed(topo):
+            for child, local_grad in zip(node._children, node._local_grads):
+                child.grad += local_grad * node.grad  # +=: every path to a value adds its share
+
+    def build_topo(self, topo, visited):  # depth first: all that made a node, then the node
+        if self not in visited:
+            visited.add(self)
+            for child in self._children:
+                child.build_topo(topo, visited)
+            topo.append(self)
 
 # Parameters: the model's knowledge, random at first, then shaped by training
 n_layer = 1      # depth: how many transformer blocks
@@ -79,7 +74,7 @@ n_embd = 16      # width: the length of every token's vector
 block_size = 16  # the longest context the model sees (the longest name has 15 characters)
 n_head = 4       # attention heads, each reading its own n_embd // n_head dimensions
 head_dim = n_embd // n_head
-if n_embd % n_head: sys.exit(f"microgpt: n_embd ({n_embd}) must be a multiple of n_head ({n_head})")
+if n_embd % n_head: raise ValueError(f"n_embd ({n_embd}) must be a multiple of n_head ({n_head})")
 def matrix(nout, nin, std=0.08):  # row i holds the nin weights of a layer's output i
     return [[Value(random.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
 state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd),
@@ -108,8 +103,10 @@ def rmsnorm(x):
     return [xi * scale for xi in x]
 
 def gpt(token_id, pos_id, keys, values):
-    tok_emb, pos_emb = state_dict['wte'][token_id], state_dict['wpe'][pos_id]  # what and where
-    x = rmsnorm([t + p for t, p in zip(tok_emb, pos_emb)])  # the residual stream: blocks add to it
+    tok_emb = state_dict['wte'][token_id]  # what the token is
+    pos_emb = state_dict['wpe'][pos_id]  # where it stands
+    x = [t + p for t, p in zip(tok_emb, pos_emb)]
+    x = rmsnorm(x)  # not redundant: the residual stream, which every block adds to, starts here
     for li in range(n_layer):
         # 1) Multi-head attention: tokens talk, the new one looking back over the cache
         x_residual = x
@@ -125,10 +122,13 @@ def gpt(token_id, pos_id, keys, values):
             q_h = q[start:start + head_dim]
             k_h = [ki[start:start + head_dim] for ki in keys[li]]
             v_h = [vi[start:start + head_dim] for vi in values[li]]
-            attn_logits = [sum(qj * kj for qj, kj in zip(q_h, kt)) / head_dim ** 0.5 for kt in k_h]
+            # score each cached position: q . k, scaled so the scores don't grow with head_dim
+            attn_logits = [sum(q_h[j] * k_h[t][j] for j in range(head_dim)) / head_dim ** 0.5
+                           for t in range(len(k_h))]
             attn_weights = softmax(attn_logits)
-            out_h = [sum(wt * vt[j] for wt, vt in zip(attn_weights, v_h)) for j in range(head_dim)]
-            x_attn.extend(out_h)
+            head_out = [sum(attn_weights[t] * v_h[t][j] for t in range(len(v_h)))
+                        for j in range(head_dim)]  # a weighted mix of the cached values
+            x_attn.extend(head_out)
         x = linear(x_attn, state_dict[f'layer{li}.attn_wo'])
         x = [a + b for a, b in zip(x, x_residual)]  # residual: a straight path back
 
@@ -141,11 +141,6 @@ def gpt(token_id, pos_id, keys, values):
     return linear(x, state_dict['lm_head'])  # logits: a score for each token
 
 # Training: a document a step; Adam nudges every weight to make it less surprising
-num_steps = 1000
-learning_rate, beta1, beta2, eps_adam = 0.01, 0.85, 0.99, 1e-8
-m = [0.0] * len(params)  # Adam's first moment: running mean of each gradient (momentum)
-v = [0.0] * len(params)  # second moment: running mean of each squared gradient (scale)
-
 def document_loss(doc):  # the model's mean surprise at each next token of doc
     tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]  # BOS on both sides: start, and stop
     n = min(block_size, len(tokens) - 1)  # positions for block_size tokens at most
@@ -156,6 +151,11 @@ def document_loss(doc):  # the model's mean surprise at each next token of doc
         probs = softmax(gpt(token_id, pos_id, keys, values))
         losses.append(-probs[target_id].log())  # cross-entropy: surprise at the true next token
     return (1 / n) * sum(losses)
+
+num_steps = 1000
+learning_rate, beta1, beta2, eps_adam = 0.01, 0.85, 0.99, 1e-8
+m = [0.0] * len(params)  # Adam's first moment: running mean of each gradient (momentum)
+v = [0.0] * len(params)  # second moment: running mean of each squared gradient (scale)
 
 def train():
     for step in range(num_steps):
@@ -168,15 +168,16 @@ def train():
         for i, p in enumerate(params):
             m[i] = beta1 * m[i] + (1 - beta1) * p.grad
             v[i] = beta2 * v[i] + (1 - beta2) * p.grad ** 2
-            m_hat = m[i] / (1 - beta1 ** (step + 1))  # m and v start at 0: undo that pull
+            # m and v start at 0, so early on they are too small: dividing by 1 - beta**t fixes it
+            m_hat = m[i] / (1 - beta1 ** (step + 1))
             v_hat = v[i] / (1 - beta2 ** (step + 1))
             p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
-            p.grad = 0.0  # backward() adds into .grad, so clear it for the next step
+            p.grad = 0  # backward() adds into .grad, so clear it for the next step
         print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss.data:.4f}", end='\r')
 
 # Sampling: from BOS, feed each sampled token back in until the model says BOS
 temperature = 0.5  # above 0: low plays it safe; 1 samples what the model learned
-if temperature <= 0: sys.exit(f"microgpt: temperature ({temperature}) must be above 0")
+if temperature <= 0: raise ValueError(f"temperature ({temperature}) must be above 0")
 def sample():
     keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
     token_id, chars = BOS, []
@@ -187,14 +188,13 @@ def sample():
         chars.append(uchars[token_id])
     return ''.join(chars)
 
-if __name__ == '__main__':  # train, then sample (`python microgpt.py`, a notebook; not an import)
-    # speed: each step's graph has no cycles, so reference counting frees it and CPython's cycle
-    # collector would only walk it again and again; PyPy frees memory only by collecting: keep it
+if __name__ == '__main__':  # run as a script or a notebook cell; `import microgpt` trains nothing
+    # Speed, not algorithm: each step's graph is freed as soon as the step ends, but CPython's
+    # cycle collector keeps re-checking it while it lives. Pausing it halves the time. (PyPy
+    # needs its collector to free memory at all.)
     if sys.implementation.name == 'cpython': gc.disable()
     try: train()
-    finally: gc.enable()  # a notebook gets its collector back, even after a Ctrl-C
-    if hasattr(sys.stdout, 'reconfigure'):  # guard: a terminal that cannot show a character
-        sys.stdout.reconfigure(errors='backslashreplace')  # gets an escape, not a crash
+    finally: gc.enable()  # a notebook gets it back, even after an interrupt
     print("\n--- inference (new, hallucinated names) ---")
     for i in range(20):
         print(f"sample {i + 1:2d}: {sample()}")
