@@ -10,47 +10,31 @@ a copy of input.txt, exactly as a learner runs it:
 
 Files are run in turn (run 1 of each, then run 2 of each, ...) so that a machine that gets slower or
 faster over time affects them alike. Peak memory is the child's maximum resident set size, from the
-operating system (Linux and macOS). Every run's output is compared with the first file's first run.
+operating system (Linux and macOS; Windows gives times only). Every run's output is compared with the
+first file's first run.
 """
 import hashlib
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
-runs, files, edits = 1, [], {}
-args = sys.argv[1:]
-while args:
-    arg = args.pop(0)
-    if arg == '--runs':
-        runs = int(args.pop(0))
-    elif arg.isdigit():
-        edits['num_steps'] = arg
-    elif '=' in arg:
-        name, value = arg.split('=', 1)
-        edits[name] = value
-    else:
-        files.append(arg)
+from edits import edited, parse
+
+args, runs = sys.argv[1:], 1
+if '--runs' in args:
+    at = args.index('--runs')
+    runs = int(args[at + 1])
+    del args[at:at + 2]
+edits, files = parse('benchmark', args)
 files = files or ['microgpt.py']
-if not os.path.exists('input.txt'):
-    sys.exit('benchmark: run it from the directory that holds input.txt (the repository root)')
-
-
-def prepared(path):
-    source = open(path, encoding='utf-8').read()
-    for name, value in edits.items():
-        source, found = re.subn(rf'^{name} = .*$', f'{name} = {value}', source, count=1, flags=re.M)
-        if not found:
-            sys.exit(f'benchmark: {path} has no top-level `{name} = ...` line')
-    return source
 
 
 def run(source):
-    """One run of `python microgpt.py` in a fresh directory: (seconds, peak MB, stdout bytes)."""
+    """One run of `python microgpt.py` in a fresh directory: (seconds, peak MB or None, stdout bytes)."""
     directory = tempfile.mkdtemp(prefix='microgpt-bench-')
     try:
         with open(os.path.join(directory, 'microgpt.py'), 'w', encoding='utf-8') as f:
@@ -59,19 +43,23 @@ def run(source):
         with open(os.path.join(directory, 'out.txt'), 'wb') as out:
             start = time.perf_counter()
             child = subprocess.Popen([sys.executable, 'microgpt.py'], cwd=directory, stdout=out)
-            _, status, usage = os.wait4(child.pid, 0)
+            if hasattr(os, 'wait4'):  # Unix: the child's peak memory comes with its exit status
+                _, status, usage = os.wait4(child.pid, 0)
+                child.returncode = status  # wait4 reaped it already
+                scale = 1 if sys.platform == 'darwin' else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+                peak_mb = usage.ru_maxrss * scale / 1e6
+            else:
+                status, peak_mb = child.wait(), None
             seconds = time.perf_counter() - start
-        child.returncode = status  # wait4 reaped it already
         if status != 0:
             sys.exit(f'benchmark: the run failed (status {status})')
-        scale = 1 if sys.platform == 'darwin' else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
         with open(os.path.join(directory, 'out.txt'), 'rb') as f:
-            return seconds, usage.ru_maxrss * scale / 1e6, f.read()
+            return seconds, peak_mb, f.read()
     finally:
         shutil.rmtree(directory)
 
 
-sources = [prepared(path) for path in files]
+sources = [edited('benchmark', path, edits) for path in files]
 results = {path: [] for path in files}
 reference = None
 print(f"python {sys.version.split()[0]} ({sys.implementation.name}) on {platform.machine()}, "
@@ -83,13 +71,14 @@ for r in range(runs):
         reference = output if reference is None else reference
         same = 'same output' if output == reference else 'OUTPUT DIFFERS from the first run'
         digest = hashlib.sha256(output).hexdigest()[:12]
-        print(f"run {r + 1}  {path:28s} {seconds:7.1f} s  {peak_mb:6.0f} MB  {same} ({digest})", flush=True)
+        memory = f'{peak_mb:6.0f} MB' if peak_mb is not None else '     - MB'
+        print(f"run {r + 1}  {path:28s} {seconds:7.1f} s  {memory}  {same} ({digest})", flush=True)
         results[path].append((seconds, peak_mb))
 print()
 first_best = min(seconds for seconds, _ in results[files[0]])
 for path in files:
     times = [seconds for seconds, _ in results[path]]
-    peak = max(mb for _, mb in results[path])
+    peaks = [mb for _, mb in results[path] if mb is not None]
+    peak = f', peak {max(peaks):4.0f} MB' if peaks else ''
     ratio = f', {min(times) / first_best:.2f} x the first file' if len(files) > 1 else ''
-    print(f"{path:28s} best {min(times):7.1f} s, mean {sum(times) / len(times):7.1f} s, "
-          f"peak {peak:4.0f} MB{ratio}")
+    print(f"{path:28s} best {min(times):7.1f} s, mean {sum(times) / len(times):7.1f} s{peak}{ratio}")

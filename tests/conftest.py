@@ -2,8 +2,13 @@
 
 The suite checks ./microgpt.py, or the file named by the environment variable MICROGPT (a learner's
 edited copy, say). Tests marked `reference` pin the shipped model's figures (the reference's losses,
-the order weights are drawn in, the line budget): an edit to the model is expected to change them.
-`python -m pytest -m "not reference"` runs everything that must hold for any correct GPT.
+the order weights are drawn in, Adam's formula, the line budget): an edit to the model is expected to
+change them. `python -m pytest -m "not reference"` runs everything that must hold for any correct GPT.
+
+What the suite relies on in the file: the top-level hyperparameter lines (`n_layer = 1`, ...), a
+`Value` class whose nodes keep `_children` and `_local_grads`, `state_dict` (every weight matrix, by
+name), `params` (the weights the optimizer trains), `docs`, `uchars`, `BOS`, `document_loss(doc)`,
+`gpt(token_id, pos_id, keys, values)` with one cache list per layer, `train()` and `sample()`.
 """
 import contextlib
 import gc
@@ -142,6 +147,19 @@ def train_steps(mg, steps):
     finally:
         mg.document_loss = real_document_loss
     return [line for line in out.getvalue().split('\r') if line]
+
+
+def live_nodes(mg):
+    """How many of the module's Value nodes are alive, garbage not yet collected included (CPython's
+    gc.get_objects() lists every object it tracks; PyPy's lists what is still reachable)."""
+    return sum(type(o) is mg.Value for o in gc.get_objects())
+
+
+def trained_matrices(mg):
+    """The names of the state_dict matrices whose weights are in params: the ones training changes.
+    A matrix left out of params (frozen base weights under LoRA, say) is not among them."""
+    in_params = {id(p) for p in mg.params}
+    return [name for name, mat in mg.state_dict.items() if any(id(p) in in_params for row in mat for p in row)]
 
 
 def run_script(directory, env=None, wrapper=None, **hyperparameters):

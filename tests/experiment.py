@@ -20,30 +20,19 @@ It trains with the file's own train(), exactly as `python microgpt.py` does, the
 import gc
 import os
 import platform
-import re
 import sys
 import time
 import types
 
+from edits import edited, parse
+
 HELD_OUT, SAMPLES = 500, 200
 
-path, edits = os.environ.get('MICROGPT') or 'microgpt.py', {}
-for arg in sys.argv[1:]:
-    if arg.isdigit():
-        edits['num_steps'] = arg
-    elif '=' in arg:
-        name, value = arg.split('=', 1)
-        edits[name] = value
-    else:
-        sys.exit(f'experiment: {arg!r} is neither a number of steps nor an edit like n_embd=32')
-if not os.path.exists('input.txt'):
-    sys.exit('experiment: run it from the directory that holds input.txt (the repository root)')
-
-source = open(path, encoding='utf-8').read()
-for name, value in edits.items():
-    source, found = re.subn(rf'^{name} = .*$', f'{name} = {value}', source, count=1, flags=re.M)
-    if not found:
-        sys.exit(f'experiment: {path} has no top-level `{name} = ...` line')
+path = os.environ.get('MICROGPT') or 'microgpt.py'
+edits, others = parse('experiment', sys.argv[1:])
+if others:
+    sys.exit(f'experiment: {others[0]!r} is neither a number of steps nor an edit like n_embd=32')
+source = edited('experiment', path, edits)
 mg = types.ModuleType('microgpt')
 exec(compile(source, path, 'exec'), mg.__dict__)  # loads the data and builds the model, as an import does
 if mg.num_steps > len(mg.docs) - HELD_OUT:

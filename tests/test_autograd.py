@@ -4,12 +4,16 @@ The suite finds Value's operations itself (every method or operator that returns
 operation a learner adds, a `tanh` say, is checked by name without a test written for it.
 """
 import inspect
+import itertools
 import math
 import random
+import shutil
+import subprocess
+import sys
 
 import pytest
 
-from conftest import H, NOTES, assert_close, load, same
+from conftest import H, NOTES, ROOT, SCRIPT, assert_close, load, same
 
 mg = load()  # the real microgpt.py: these tests use its Value, linear, softmax and rmsnorm
 Value = mg.Value
@@ -24,7 +28,7 @@ def gradient_errors(f, xs, what):
         up, down = list(xs), list(xs)
         up[i], down[i] = x + H, x - H
         numeric = (f(*map(Value, up)).data - f(*map(Value, down)).data) / (2 * H)
-        assert_close(inputs[i].grad, numeric, f'{what}: d/d(input {i})')
+        assert_close(inputs[i].grad, numeric, f'{what}: d/d(Value input {i})')
     return inputs
 
 
@@ -38,62 +42,98 @@ def check_gradients(f, xs, reference=None):
 # --- Value's operations, found by looking at the class ---
 
 POINTS = [-1.7, -0.6, -0.2, 0.3, 0.8, 1.4, 2.3]  # where to try an operation: both signs, near 0 and not
-PAIRS = [(0.7, -1.3), (-0.4, 0.9), (1.6, 0.5), (-1.1, -2.2)]  # (self, other), when other is a Value too
-NUMBERS = [2, 3, -1, 0.5, -1.5]  # other, as a plain number: a constant, or an exponent for **
-ENOUGH = 3  # points of its domain at which an operation must be checked
+NUMBERS = [2, 3, -1, 0.5, -1.5]  # plain-number arguments: a constant, an exponent for **, a bound
+ENOUGH = 3  # ways of calling it at which an operation must be checked
+NOT_OPERATIONS = ('__init__', 'backward', 'build_topo')  # the engine itself, not operations
 
 
 def candidates():
-    """The methods Value defines, but __init__ and backward: those that return a new Value are its
-    operations. An added one (a `tanh`, say) is found and checked without a test written for it."""
+    """The methods Value defines, but the engine's own: those that return a Value are its operations.
+    An added one (a `tanh`, say) is found and checked without a test written for it."""
     return [name for name, attr in vars(Value).items()
-            if inspect.isfunction(attr) and name not in ('__init__', 'backward')]
+            if inspect.isfunction(attr) and name not in NOT_OPERATIONS]
 
 
 def tries(method):
-    """The ways to call a method: (the points where its Value inputs are, its plain-number arguments)."""
-    params = list(inspect.signature(method).parameters.values())[1:]
-    if any(p.default is p.empty for p in params[1:]):
-        return []  # more than one argument besides self: nothing here knows how to call it
-    if not params or params[0].default is not params[0].empty:
-        return [((x,), ()) for x in POINTS]
-    return [(pair, ()) for pair in PAIRS] + [((x,), (n,)) for x in POINTS for n in NUMBERS]
+    """The ways to call a method: lists of (parameter name, 'value' or 'number', x), self first. Each
+    argument after self is tried both as a Value and as a plain number; arguments with defaults keep
+    them. So `clamp(lo, hi)` is tried with numbers for lo and hi, and with Values for them too."""
+    names = [p.name for p in list(inspect.signature(method).parameters.values())[1:]
+             if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    ways = []
+    for kinds in itertools.product(['value', 'number'], repeat=len(names)):
+        for i, x in enumerate(POINTS):
+            for numbers in itertools.product(NUMBERS, repeat=kinds.count('number')):
+                numbers = iter(numbers)
+                ways.append([('self', 'value', x)] + [
+                    (name, kind, POINTS[(i + 2 * j + 2) % len(POINTS)] if kind == 'value' else next(numbers))
+                    for j, (name, kind) in enumerate(zip(names, kinds))])
+    return ways
 
 
-def result(method, xs, numbers):
-    """The method's result on Values at xs, or None where it fails (the log of a negative number)."""
+def as_function(method, way):
+    """The call `way` as a function of its Value inputs alone (its plain numbers fixed), and where
+    those inputs are."""
+    def f(*inputs):
+        inputs = iter(inputs)
+        return method(*[next(inputs) if kind == 'value' else x for _, kind, x in way])
+    return f, [x for _, kind, x in way if kind == 'value']
+
+
+def describe(name, way):
+    args = [f'Value({x})' if kind == 'value' else repr(x) for _, kind, x in way]
+    return f'Value.{name}(' + ', '.join([args[0]] + [f'{n}={a}' for (n, _, _), a in zip(way[1:], args[1:])]) + ')'
+
+
+def result(f, xs):
+    """f on Values at xs, or None where it fails (the log of a negative number, a Value exponent, a
+    plain number where the operation wants a Value)."""
     try:
-        return method(*[Value(x) for x in xs], *numbers)
-    except (ArithmeticError, ValueError, TypeError):
+        return f(*[Value(x) for x in xs])
+    except (ArithmeticError, ValueError, TypeError, AttributeError):
         return None
 
 
-def defined_around(method, xs, numbers):
-    """True if the method gives a Value with a real, finite value at xs and a step H either side."""
+def defined_around(f, xs):
+    """True if f gives a Value with a real, finite value at xs and a step H either side of each input."""
     for i in range(len(xs)):
         for step in (0, H, -H):
-            out = result(method, xs[:i] + (xs[i] + step,) + xs[i + 1:], numbers)
-            if not (isinstance(out, Value) and isinstance(out.data, float) and math.isfinite(out.data)):
+            out = result(f, xs[:i] + [xs[i] + step] + xs[i + 1:])
+            if not (isinstance(out, Value) and isinstance(out.data, (int, float)) and math.isfinite(out.data)):
                 return False
     return True
+
+
+def assert_one_local_derivative_per_input(out, what):
+    """backward() pairs each node's inputs with its local derivatives by zip(), which stops at the
+    shorter list: a missing derivative would silently give an input no gradient at all."""
+    seen, stack = set(), [out]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            n, m = len(node._children), len(node._local_grads)
+            assert n == m, (f'{what} makes a node with {n} inputs and {m} local derivatives: there must be '
+                            f'one local derivative per input (backward() would drop the rest)')
+            stack.extend(node._children)
 
 
 @pytest.mark.parametrize('name', candidates())
 def test_every_operation_of_value_against_finite_differences(name):
     method = getattr(Value, name)
-    ways = tries(method)
-    usable = [(xs, numbers) for xs, numbers in ways if defined_around(method, xs, numbers)]
-    if ways and not any(isinstance(result(method, xs, numbers), Value) for xs, numbers in ways):
+    ways = [(way, *as_function(method, way)) for way in tries(method)]
+    if not any(isinstance(result(f, xs), Value) for _, f, xs in ways):
         pytest.skip(f'Value.{name} returns no Value: not an operation')
+    usable = [(way, f, xs) for way, f, xs in ways if defined_around(f, xs)]
     if len(usable) < ENOUGH:
-        why = (f'it gives a Value at only {len(usable)} of the {len(ways)} points tried' if ways else
-               'it takes more than one argument besides self')
+        why = f'it gives a Value in only {len(usable)} of the {len(ways)} ways it was called'
         NOTES.append(f'Value.{name}: NOT CHECKED: {why}. Check it by hand: see OPERATIONS in '
                      f'tests/test_autograd.py')
         pytest.skip(f'Value.{name}: cannot probe it: {why}')
-    for xs, numbers in usable:
-        gradient_errors(lambda *inputs: method(*inputs, *numbers), list(xs),
-                        f'Value.{name} at {", ".join(map(repr, xs + numbers))}')
+    for way, f, xs in usable:
+        what = describe(name, way)
+        assert_one_local_derivative_per_input(result(f, xs), what)
+        gradient_errors(f, xs, what)
 
 
 def test_the_suite_finds_the_operations_of_the_reference():
@@ -152,12 +192,39 @@ def test_the_same_node_twice_in_one_operation():
     assert a.grad == same(2 * 0.3 + 2)
 
 
-def test_backward_reaches_a_graph_deeper_than_the_recursion_limit():
-    x = leaf = Value(0.5)
-    for _ in range(50_000):  # far past Python's limit of about 1,000 nested calls
-        x = x * 1.0001 + 0.0001
+DEPTH_CHECK = r'''
+import contextlib, io, sys
+with contextlib.redirect_stdout(io.StringIO()):
+    import microgpt
+limit = sys.getrecursionlimit()
+def chain(depth):  # a graph `depth` nodes deep: x + 1 + 1 + ...
+    x = leaf = microgpt.Value(0.5)
+    for _ in range(depth):
+        x = x + 1.0
+    return x, leaf
+x, leaf = chain(limit - 100)
+x.backward()
+print('below the limit:', leaf.grad == 1)
+x, leaf = chain(100 * limit)  # far past it: PyPy's limit is on stack space, and compiled code takes less
+try:
     x.backward()
-    assert leaf.grad == same(1.0001 ** 50_000)
+    print('past the limit:', 'right gradient' if leaf.grad == 1 else 'WRONG gradient')
+except RecursionError:
+    print('past the limit: RecursionError')
+'''
+
+
+def test_a_graph_deeper_than_the_recursion_limit_stops_with_a_recursion_error(tmp_path):
+    # In a child process: an interpreter whose stack overflows dies, and would take pytest with it.
+    # The depth is the file's own limit (Python's default, 1000), whatever it is set to. A backward()
+    # that sorts without recursion (see the README's "Make it faster") gets the gradient right instead.
+    shutil.copy(ROOT / 'input.txt', tmp_path)
+    shutil.copy(SCRIPT, tmp_path / 'microgpt.py')
+    result = subprocess.run([sys.executable, '-c', DEPTH_CHECK], cwd=tmp_path, capture_output=True, timeout=60)
+    assert result.returncode == 0, f'the interpreter died ({result.returncode}): {result.stderr.decode()}'
+    below, past = result.stdout.decode().splitlines()
+    assert below == 'below the limit: True'
+    assert past in ('past the limit: RecursionError', 'past the limit: right gradient'), past
 
 
 # --- linear, softmax, rmsnorm ---

@@ -1,10 +1,12 @@
 """The script on every other Python a learner may have: CPython 3.8 to 3.13 and PyPy.
 
 Each interpreter found on this machine (on PATH as python3.X or pypy3, or installed by pyenv) runs a
-quick check of the same microgpt.py: `import microgpt` loads and builds but trains nothing, the file
-pasted into a notebook cell runs through, and `python microgpt.py` prints the same first five step lines
-as the interpreter running this suite. On PyPy, which has no reference counting and frees memory only
-with its collector, memory must also stay flat as training goes on.
+quick check of the same microgpt.py: `import microgpt` loads and builds but trains nothing; train()
+prints the same first step lines as the interpreter running this suite, and leaves no step's graph
+behind (with CPython's cycle collector paused, as the script pauses it); the file pasted into a notebook
+cell runs through and gives the collector back; and a graph deeper than the recursion limit stops with
+a RecursionError, not a dead interpreter. On PyPy, which frees memory only with its collector, the
+memory of `pypy3 microgpt.py` must also stay flat as training goes on.
 
 An interpreter that is not found is skipped and named at the end of the run; under CI (MICROGPT_CI=1,
 set by .ci/run) it is a failure instead, as a machine there is meant to have them all.
@@ -28,7 +30,7 @@ WANTED = ['3.8', '3.9', '3.10', '3.11', '3.12', '3.13', 'pypy3']
 UNDER_CI = os.environ.get('MICROGPT_CI') == '1'
 if os.environ.get('MICROGPT_NESTED') == '1':
     pytest.skip('a nested run (tests/test_edits.py) checks a model, not interpreters', allow_module_level=True)
-STEPS_CHECKED, RSS_FROM, RSS_TO, RSS_GROWTH_MB = 5, 20, 100, 50  # PyPy: RSS at step 20 and 100
+STEPS_CHECKED, RSS_FROM, RSS_TO, RSS_GROWTH_MB = 3, 20, 100, 50  # PyPy: RSS at step 20 and 100
 
 
 def this_interpreter():
@@ -63,19 +65,31 @@ with contextlib.redirect_stdout(io.StringIO()) as printed:
     import microgpt
 report = {'import_seconds': time.perf_counter() - start, 'import_printed': printed.getvalue(),
           'trained_on_import': any(p.grad != 0 for p in microgpt.params)}
-real_document_loss, calls = microgpt.document_loss, []
-def document_loss(doc):  # lets train() run STEPS steps, then stops it
-    if len(calls) == STEPS:
-        raise KeyboardInterrupt
-    calls.append(doc)
-    return real_document_loss(doc)
-microgpt.document_loss = document_loss
-with contextlib.redirect_stdout(io.StringIO()) as printed:
-    try:
-        microgpt.train()
-    except KeyboardInterrupt:
-        pass
-report['step_lines'] = [line for line in printed.getvalue().split('\r') if line]
+real_document_loss = microgpt.document_loss
+def train(steps):  # train() for its first `steps` steps, then stopped; what it printed
+    calls = []
+    def document_loss(doc):
+        if len(calls) == steps:
+            raise KeyboardInterrupt
+        calls.append(doc)
+        return real_document_loss(doc)
+    microgpt.document_loss = document_loss
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        try:
+            microgpt.train()
+        except KeyboardInterrupt:
+            pass
+    microgpt.document_loss = real_document_loss
+    return [line for line in printed.getvalue().split('\r') if line]
+def live_nodes():
+    return sum(type(o) is microgpt.Value for o in gc.get_objects())
+if sys.implementation.name == 'cpython':
+    gc.disable()  # as the script trains: a graph held by a reference cycle would stay
+report['step_lines'] = train(STEPS)
+after = live_nodes()
+train(STEPS)
+report['nodes_left_by_more_steps'] = live_nodes() - after
+gc.enable()
 sys.argv = ['ipykernel_launcher.py', '-f', '/tmp/kernel-1234.json']  # what a notebook kernel has
 cell = open('microgpt.py', encoding='utf-8').read()
 for name, value in [('num_steps', 1), ('block_size', 4)]:  # a short run: one step, short samples
@@ -83,6 +97,19 @@ for name, value in [('num_steps', 1), ('block_size', 4)]:  # a short run: one st
 with contextlib.redirect_stdout(io.StringIO()) as printed:
     exec(compile(cell, '<cell>', 'exec'), {'__name__': '__main__'})
 report.update(cell_printed=printed.getvalue(), collector_after_cell=gc.isenabled())
+limit = sys.getrecursionlimit()
+def depth_error(depth):  # backward() on a graph `depth` nodes deep: x + 1 + 1 + ...
+    x = leaf = microgpt.Value(0.5)
+    for _ in range(depth):
+        x = x + 1.0
+    try:
+        x.backward()
+        return leaf.grad == 1  # a sort without recursion (the README's "Make it faster") goes any depth
+    except RecursionError:
+        return 'RecursionError'
+report['below_the_limit'] = depth_error(limit - 100)
+print(json.dumps(report), flush=True)  # before the deepest graph: an interpreter that dies there
+report['past_the_limit'] = depth_error(100 * limit)  # far past it, for PyPy (see test_autograd.py)
 print(json.dumps(report))
 '''
 
@@ -123,8 +150,13 @@ class Check:
         if self.run:
             self.reader.join(timeout=120)
             self.run.wait(timeout=30)
-        assert self.checks.returncode == 0, err.decode('utf-8', 'replace')
-        return json.loads(out.decode().splitlines()[-1])
+        lines = out.decode().splitlines()
+        report = json.loads(lines[-1]) if lines else {}
+        if 'past_the_limit' in report or 'below_the_limit' not in report:
+            assert self.checks.returncode == 0, err.decode('utf-8', 'replace')
+        else:
+            report['past_the_limit'] = f'the interpreter died (exit status {self.checks.returncode})'
+        return report
 
 
 CHECKS_STARTED = {}  # interpreter: its Check, or None where it is not found
@@ -170,6 +202,11 @@ def test_another_interpreter_runs_the_script_alike(wanted, expected_steps):
     assert 'step    1 /    1' in cell and 'sample 20: ' in cell, cell
     assert report['collector_after_cell'], 'the notebook cell left the garbage collector off'
     assert report['step_lines'] == expected_steps
+    assert report['nodes_left_by_more_steps'] < 10_000, (
+        f"{report['nodes_left_by_more_steps']:,} graph nodes outlive a few training steps: something keeps each "
+        f"step's graph (a reference cycle, a list of losses), so memory grows every step")
+    assert report['below_the_limit'] is True and report['past_the_limit'] in ('RecursionError', True), \
+        f"a graph deeper than the recursion limit must stop with a RecursionError, not: {report['past_the_limit']}"
     if wanted == 'pypy3' and not check.rss_mb:
         NOTES.append('PyPy: memory not checked here (it is read from /proc, which only Linux has)')
     elif wanted == 'pypy3':

@@ -1,0 +1,88 @@
+"""Where a training step's time goes: the file's own train(), timed phase by phase.
+
+A script, not a test (pytest does not collect it). Run it from the repository root with the
+interpreter you want to measure:
+
+    python3 tests/phases.py                # 300 steps of ./microgpt.py
+    pypy3 tests/phases.py 1000             # PyPy, a whole run
+    python3 tests/phases.py 200 n_embd=32  # a hyperparameter edited, as a reader edits the file
+    MICROGPT=my_copy.py python3 tests/phases.py   # another version of the file
+
+It wraps the file's own document_loss() (the forward pass) and Value.backward(); the rest of a step is
+Adam's update. Then, on graphs of the first 50 documents built afresh, it times the topological sort
+(build_topo) alone and the whole backward() alone: their ratio splits backward() into the sort and the
+chain rule. CPython's cycle collector is paused, as the script pauses it. On PyPy it also prints the
+share of the time its garbage collector took.
+"""
+import contextlib
+import gc
+import io
+import os
+import sys
+import time
+import types
+
+from edits import edited, parse
+
+path = os.environ.get('MICROGPT') or 'microgpt.py'
+edits, others = parse('phases', sys.argv[1:])
+if others:
+    sys.exit(f'phases: {others[0]!r} is neither a number of steps nor an edit like n_embd=32')
+source = edited('phases', path, {'num_steps': '300', **edits})
+mg = types.ModuleType('microgpt')
+with contextlib.redirect_stdout(io.StringIO()):
+    exec(compile(source, path, 'exec'), mg.__dict__)
+steps = mg.num_steps
+
+spent = dict(forward=0.0, backward=0.0, update=0.0)
+last = [None]  # when the last backward() ended: the update runs from there to the next forward
+real_document_loss, real_backward = mg.document_loss, mg.Value.backward
+
+
+def document_loss(doc):
+    start = time.perf_counter()
+    if last[0] is not None:
+        spent['update'] += start - last[0]
+    loss = real_document_loss(doc)
+    spent['forward'] += time.perf_counter() - start
+    return loss
+
+
+def backward(self):
+    start = time.perf_counter()
+    real_backward(self)
+    last[0] = time.perf_counter()
+    spent['backward'] += last[0] - start
+
+
+mg.document_loss, mg.Value.backward = document_loss, backward
+if sys.implementation.name == 'cpython':
+    gc.disable()
+pypy = sys.implementation.name == 'pypy'
+collected = gc.get_stats().total_gc_time if pypy else 0  # milliseconds, so far
+with contextlib.redirect_stdout(io.StringIO()):
+    mg.train()
+spent['update'] += time.perf_counter() - last[0]
+collected = (gc.get_stats().total_gc_time - collected) / 1000 if pypy else 0
+mg.document_loss, mg.Value.backward = real_document_loss, real_backward
+
+sort = whole = 0.0  # backward() split: the sort alone, and all of backward(), on graphs built afresh
+for doc in mg.docs[:50]:
+    loss = mg.document_loss(doc)
+    start = time.perf_counter()
+    loss.build_topo([], set())
+    sort += time.perf_counter() - start
+    loss = mg.document_loss(doc)
+    start = time.perf_counter()
+    loss.backward()
+    whole += time.perf_counter() - start
+    for p in mg.params:
+        p.grad = 0
+
+total = sum(spent.values())
+print(f"python {sys.version.split()[0]} ({sys.implementation.name}), {steps} steps: "
+      f"{total / steps * 1000:.1f} ms a step")
+print(f"  forward {spent['forward'] / total:.0%}, backward {spent['backward'] / total:.0%} "
+      f"(sort {sort / whole:.0%} of it, chain rule {1 - sort / whole:.0%}), update {spent['update'] / total:.0%}")
+if pypy:
+    print(f'  the garbage collector, within those: {collected / total:.0%}')
