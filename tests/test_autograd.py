@@ -113,8 +113,8 @@ def assert_one_local_derivative_per_input(out, what):
         if id(node) not in seen:
             seen.add(id(node))
             n, m = len(node._children), len(node._local_grads)
-            assert n == m, (f'{what} makes a node with {n} inputs and {m} local derivatives: there must be '
-                            f'one local derivative per input (backward() would drop the rest)')
+            assert n == m, (f'{what} makes a node with {n} inputs but {m} local derivatives: there must be '
+                            f'one for each input (backward() pairs them up, and would drop the rest)')
             stack.extend(node._children)
 
 

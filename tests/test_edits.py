@@ -110,7 +110,7 @@ MISTAKES = {  # name: (what changes in the homework copy, words the check's outp
     'a local derivative list shorter than the inputs': (
         [('def __neg__(self)', '''    def maximum(self, other):
         return Value(max(self.data, other.data), (self, other), (float(self.data > other.data),))
-{line}''')], ['Value.maximum(', 'one local derivative per input']),
+{line}''')], ['Value.maximum(', 'there must be one for each input']),
     'a branch fed a detached input (LoRA reads a copy of x)': (
         [('linear(linear(x, a), b)', '        q = [qi + di for qi, di in zip(q, linear(linear([Value(xi.data) '
                                      'for xi in x], a), b))]')], ['backward() gives']),
@@ -136,7 +136,7 @@ def speed_edits():
     readme = (ROOT / 'README.md').read_text(encoding='utf-8')
     section = (readme.split('\n## Make it faster', 1) + [''])[1].split('\n## ', 1)[0]
     found = []
-    for title, body in re.findall(r'^\*\*(.+?)\*\*[^\n]*\n\n```diff\n(.*?)^```', section, flags=re.M | re.S):
+    for title, body in re.findall(r'^\*\*([^\n]+?)\*\*[^\n]*\n\n```diff\n(.*?)^```', section, flags=re.M | re.S):
         lines = body.rstrip('\n').split('\n')
         old = '\n'.join(line[1:] for line in lines if line[:1] in ' -')
         new = '\n'.join(line[1:] for line in lines if line[:1] in ' +')
