@@ -1,16 +1,16 @@
 """microgpt: the most atomic way to train and sample a GPT, in pure Python, no dependencies.
 This file is the complete algorithm; everything else is just efficiency."""
-import gc, math, os, random, sys
+import math, os, random
 random.seed(42)  # let there be order among chaos: the same seed, the same numbers, anywhere
 
 # Dataset: the documents to learn from, one per line of input.txt (here, 32,033 names)
-if not os.path.exists('input.txt'):  # a clone of the repository has it; a notebook fetches it
+if not os.path.exists('input.txt'):
     import urllib.request
     names_url = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
     urllib.request.urlretrieve(names_url, 'input.txt.part')  # a cut-off download stays .part,
     os.replace('input.txt.part', 'input.txt')  # so input.txt appears only once it is whole
 docs = [line.strip() for line in open('input.txt', encoding='utf-8') if line.strip()]
-if not docs: raise ValueError("input.txt holds no documents: write one per line")
+assert docs, "input.txt holds no documents: write one per line"
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")
 
@@ -41,8 +41,7 @@ class Value:
     def __pow__(self, k): return Value(self.data ** k, (self,), (k * self.data ** (k - 1),))
     def log(self): return Value(math.log(self.data), (self,), (1 / self.data,))
     def exp(self): return Value(math.exp(self.data), (self,), (math.exp(self.data),))
-    def relu(self):  # below 0 the slope is 0: no gradient flows back, so it needs no link back
-        return Value(self.data, (self,), (1,)) if self.data > 0 else Value(0)
+    def relu(self): return Value(self.data, (self,), (1,)) if self.data > 0 else Value(0)
     def __neg__(self): return self * -1
     def __radd__(self, other): return self + other
     def __sub__(self, other): return self + (-other)
@@ -51,16 +50,6 @@ class Value:
     def __truediv__(self, other): return self * other ** -1
     def __rtruediv__(self, other): return other * self ** -1
 
-    def backward(self):
-        # A node must have its whole gradient before it passes it on, so first put the nodes in
-        # order, each after all the nodes it was made from; then apply the chain rule in reverse
-        topo = []
-        self.build_topo(topo, set())
-        self.grad = 1  # d(loss)/d(loss)
-        for node in reversed(topo):
-            for child, local_grad in zip(node._children, node._local_grads):
-                child.grad += local_grad * node.grad  # +=: every path to a value adds its share
-
     def build_topo(self, topo, visited):  # depth first: all that made a node, then the node
         if self not in visited:
             visited.add(self)
@@ -68,13 +57,23 @@ class Value:
                 child.build_topo(topo, visited)
             topo.append(self)
 
+    def backward(self):
+        # A node needs its whole gradient before it passes it on: sort, then go from the loss back
+        topo = []
+        self.build_topo(topo, set())
+        self.grad = 1  # d(loss)/d(loss)
+        for node in reversed(topo):
+            for child, local_grad in zip(node._children, node._local_grads):
+                child.grad += local_grad * node.grad  # +=: every path to a value adds its share
+
 # Parameters: the model's knowledge, random at first, then shaped by training
 n_layer = 1      # depth: how many transformer blocks
 n_embd = 16      # width: the length of every token's vector
 block_size = 16  # the longest context the model sees (the longest name has 15 characters)
 n_head = 4       # attention heads, each reading its own n_embd // n_head dimensions
 head_dim = n_embd // n_head
-if n_embd % n_head: raise ValueError(f"n_embd ({n_embd}) must be a multiple of n_head ({n_head})")
+assert n_embd % n_head == 0, f"n_embd ({n_embd}) must be a multiple of n_head ({n_head})"
+
 def matrix(nout, nin, std=0.08):  # row i holds the nin weights of a layer's output i
     return [[Value(random.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
 state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd),
@@ -84,10 +83,10 @@ for i in range(n_layer):
         state_dict[f'layer{i}.{name}'] = matrix(n_embd, n_embd)
     state_dict[f'layer{i}.mlp_fc1'] = matrix(4 * n_embd, n_embd)
     state_dict[f'layer{i}.mlp_fc2'] = matrix(n_embd, 4 * n_embd)
-params = [p for mat in state_dict.values() for row in mat for p in row]  # flat, for Adam
+params = [p for mat in state_dict.values() for row in mat for p in row]  # flat, for the optimizer
 print(f"num params: {len(params)}")
 
-# Model: GPT-2, simplified (rmsnorm, no biases, relu for gelu), run one token at a time
+# Model: GPT-2, simplified (rmsnorm, no biases, relu for gelu, no final norm), a token at a time
 def linear(x, w):
     return [sum(wi * xi for wi, xi in zip(wo, x)) for wo in w]
 
@@ -103,12 +102,11 @@ def rmsnorm(x):
     return [xi * scale for xi in x]
 
 def gpt(token_id, pos_id, keys, values):
-    tok_emb = state_dict['wte'][token_id]  # what the token is
-    pos_emb = state_dict['wpe'][pos_id]  # where it stands
+    tok_emb, pos_emb = state_dict['wte'][token_id], state_dict['wpe'][pos_id]  # what, and where
     x = [t + p for t, p in zip(tok_emb, pos_emb)]
-    x = rmsnorm(x)  # not redundant: the residual stream, which every block adds to, starts here
+    x = rmsnorm(x)  # the residual stream, which every block adds to, starts at unit scale
     for li in range(n_layer):
-        # 1) Multi-head attention: tokens talk, the new one looking back over the cache
+        # 1) Multi-head attention: tokens talk; the cache holds only the past, so none peeks ahead
         x_residual = x
         x = rmsnorm(x)
         q = linear(x, state_dict[f'layer{li}.attn_wq'])
@@ -123,14 +121,13 @@ def gpt(token_id, pos_id, keys, values):
             k_h = [ki[start:start + head_dim] for ki in keys[li]]
             v_h = [vi[start:start + head_dim] for vi in values[li]]
             # score each cached position: q . k, scaled so the scores don't grow with head_dim
-            attn_logits = [sum(q_h[j] * k_h[t][j] for j in range(head_dim)) / head_dim ** 0.5
-                           for t in range(len(k_h))]
+            attn_logits = [sum(a * b for a, b in zip(q_h, k_t)) / head_dim ** 0.5 for k_t in k_h]
             attn_weights = softmax(attn_logits)
-            head_out = [sum(attn_weights[t] * v_h[t][j] for t in range(len(v_h)))
-                        for j in range(head_dim)]  # a weighted mix of the cached values
+            head_out = [sum(w * v_t[j] for w, v_t in zip(attn_weights, v_h))
+                        for j in range(head_dim)]  # the cached values, mixed by those weights
             x_attn.extend(head_out)
         x = linear(x_attn, state_dict[f'layer{li}.attn_wo'])
-        x = [a + b for a, b in zip(x, x_residual)]  # residual: a straight path back
+        x = [a + b for a, b in zip(x, x_residual)]  # residual: a straight path back for gradients
 
         # 2) MLP: each token thinks on its own, in a space four times wider
         x_residual = x
@@ -140,7 +137,7 @@ def gpt(token_id, pos_id, keys, values):
         x = [a + b for a, b in zip(x, x_residual)]
     return linear(x, state_dict['lm_head'])  # logits: a score for each token
 
-# Training: a document a step; Adam nudges every weight to make it less surprising
+# Training: a document a step; each step nudges every weight to make the document less surprising
 def document_loss(doc):  # the model's mean surprise at each next token of doc
     tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]  # BOS on both sides: start, and stop
     n = min(block_size, len(tokens) - 1)  # positions for block_size tokens at most
@@ -177,24 +174,27 @@ def train():
 
 # Sampling: from BOS, feed each sampled token back in until the model says BOS
 temperature = 0.5  # above 0: low plays it safe; 1 samples what the model learned
-if temperature <= 0: raise ValueError(f"temperature ({temperature}) must be above 0")
+assert temperature > 0, f"temperature ({temperature}) must be above 0"
+
 def sample():
     keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
     token_id, chars = BOS, []
     for pos_id in range(block_size):
         probs = softmax([logit / temperature for logit in gpt(token_id, pos_id, keys, values)])
         token_id = random.choices(range(vocab_size), weights=[p.data for p in probs])[0]
-        if token_id == BOS: break
+        if token_id == BOS:
+            break
         chars.append(uchars[token_id])
     return ''.join(chars)
 
-if __name__ == '__main__':  # run as a script or a notebook cell; `import microgpt` trains nothing
-    # Speed, not algorithm: each step's graph is freed as soon as the step ends, but CPython's
-    # cycle collector keeps re-checking it while it lives. Paused, training runs 1.4 to 2 times
-    # as fast. (PyPy needs its collector to free memory at all.)
-    if sys.implementation.name == 'cpython': gc.disable()
-    try: train()
-    finally: gc.enable()  # a notebook gets it back, even after an interrupt
+if __name__ == '__main__':  # run as a script or a notebook cell; an import trains nothing
+    import gc, sys  # speed, not algorithm: CPython's cycle collector would re-check each graph
+    if sys.implementation.name == 'cpython':  # PyPy frees memory only through its collector
+        gc.disable()
+    try:
+        train()
+    finally:
+        gc.enable()  # back on, even after an interrupt, for the rest of a notebook session
     print("\n--- inference (new, hallucinated names) ---")
     for i in range(20):
         print(f"sample {i + 1:2d}: {sample()}")

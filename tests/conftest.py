@@ -1,15 +1,18 @@
 """Shared helpers: load the real microgpt.py, run it as a user would, compare gradients.
 
 The suite checks ./microgpt.py, or the file named by the environment variable MICROGPT (a learner's
-edited copy, say). Tests marked `reference` pin the shipped model's figures (the reference's losses,
-the order weights are drawn in, Adam's formula, the line budget): an edit to the model is expected to
-change them. `python -m pytest -m "not reference"` runs everything that must hold for any correct GPT.
+edited copy, say, or a rung of the ladder in progression/). Tests marked `reference` pin the shipped
+model's figures (the reference's losses, the order weights are drawn in, Adam's formula, the line
+budget) and the shipped ladder: an edit to the model is expected to change them. `python -m pytest
+-m "not reference"` runs everything that must hold for any correct GPT. A check that needs what the
+file does not have (a lower rung has no Value, or no attention) is skipped, saying what and why.
 
 What the suite relies on in the file: the top-level hyperparameter lines (`n_layer = 1`, ...), a
 `Value` class whose nodes keep `_children` and `_local_grads`, `state_dict` (every weight matrix, by
 name), `params` (the weights the optimizer trains), `docs`, `uchars`, `BOS`, `document_loss(doc)`,
 `gpt(token_id, pos_id, keys, values)` with one cache list per layer, `train()` and `sample()`.
 """
+import ast
 import contextlib
 import gc
 import io
@@ -24,7 +27,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(os.environ.get('MICROGPT') or ROOT / 'microgpt.py').resolve()
-SPEC_LOSSES = ['3.3660', '3.4243', '3.1778', '3.0664', '3.2209']  # ../shared/SPEC.md, seed 42, names
+# The reference algorithm's first five losses with seed 42 on the names in input.txt: the figures any
+# faithful copy prints (the README shows the run they come from)
+SPEC_LOSSES = ['3.3660', '3.4243', '3.1778', '3.0664', '3.2209']
 CHECK_EDITED = 'python -m pytest -m "not reference"'
 REFERENCE_NOTE = (f'This test pins a figure of the shipped model. If you changed the model on purpose, '
                   f'this failure is expected: check your edit with {CHECK_EDITED}')
@@ -40,6 +45,68 @@ REFERENCE_NOTE = (f'This test pins a figure of the shipped model. If you changed
 # by rounding, about 1e-16 relative per operation: `same` asks for agreement within 1e-12 relative
 # (1e-15 absolute, for values near 0), which leaves room for thousands of roundings and nothing else.
 H, RTOL, ATOL = 1e-6, 1e-6, 1e-8
+
+
+def top_level_names(path):
+    """The names a file defines at its top level (functions, classes, assignments), read without
+    running it."""
+    names = set()
+    for node in ast.parse(Path(path).read_text(encoding='utf-8')).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        for target in getattr(node, 'targets', []):
+            names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
+
+
+DEFINED = top_level_names(SCRIPT)
+WHY_MISSING = {  # what a file may lack, and why: the lower rungs of the ladder (progression/) lack these
+    'Value': 'it has no autograd (train0 counts; train1 works out its gradients by hand, and '
+             'tests/test_ladder.py checks them)',
+    'gpt': 'its model sees only the current token: no gpt(), no attention, no KV cache',
+    'rmsnorm': 'it has no rmsnorm',
+    'n_layer': 'it has one block, not a stack of layers',
+    'n_head': 'its attention has a single head',
+    'params': 'its weights are not Values in a list',
+    'state_dict': 'it has no weight matrices: it counts',
+}
+
+
+def needs(*names):
+    """A mark that skips a test, saying why, when the file under test does not define all of names."""
+    missing = [name for name in names if name not in DEFINED]
+    why = '; '.join(f'{SCRIPT.name} has no {name}: {WHY_MISSING.get(name, "the check needs it")}'
+                    for name in missing)
+    return pytest.mark.skipif(bool(missing), reason=why)
+
+
+def require(*names):
+    """At the top of a test module: skip the whole module, saying why, if the file lacks any of names."""
+    mark = needs(*names)
+    if mark.args[0]:
+        pytest.skip(mark.kwargs['reason'], allow_module_level=True)
+
+
+def empty_cache(mg):
+    """A fresh KV cache for gpt(): a list of keys and a list of values, one of each per layer in a
+    file with layers (a single block's cache is just the two lists)."""
+    if hasattr(mg, 'n_layer'):
+        return [[] for _ in range(mg.n_layer)], [[] for _ in range(mg.n_layer)]
+    return [], []
+
+
+def value_of(loss):
+    """A document's loss as a number, whatever document_loss returns: a Value, a plain number (train0),
+    or a number with its hand-worked gradients (train1)."""
+    loss = loss[0] if isinstance(loss, tuple) else loss
+    return getattr(loss, 'data', loss)
+
+
+def weights(mg):
+    """Every number the model has learned, in order: its weights (Values, or plain numbers in train1),
+    or train0's counts."""
+    matrices = mg.state_dict.values() if hasattr(mg, 'state_dict') else [mg.counts]
+    return [getattr(w, 'data', w) for mat in matrices for row in mat for w in row]
 
 
 def pytest_configure(config):
@@ -82,9 +149,9 @@ def same(expected):
     return pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
-def assert_close(analytic, numeric, what=''):
+def assert_close(analytic, numeric, what='', source='backward()'):
     assert abs(analytic - numeric) <= RTOL * max(abs(analytic), abs(numeric)) + ATOL, \
-        f'{what}: backward() gives {analytic!r}, finite differences {numeric!r}'
+        f'{what}: {source} gives {analytic!r}, finite differences {numeric!r}'
 
 
 @contextlib.contextmanager
@@ -107,17 +174,19 @@ def edit(source, **hyperparameters):
     return source
 
 
-def load(cwd=ROOT, **hyperparameters):
-    """A fresh copy of the module microgpt.py defines (data, tokenizer, model; nothing trained), read from
-    input.txt in `cwd`. Fresh each time: the seed is set again and no other test's training leaks in."""
-    source = edit(SCRIPT.read_text(encoding='utf-8'), **hyperparameters)
+def load(cwd=ROOT, path=None, **hyperparameters):
+    """A fresh copy of the module microgpt.py (or the file at path) defines: data, tokenizer, model,
+    nothing trained; read from input.txt in `cwd`. Fresh each time: the seed is set again and no other
+    test's training leaks in."""
+    path = Path(path or SCRIPT)
+    source = edit(path.read_text(encoding='utf-8'), **hyperparameters)
     module = types.ModuleType('microgpt')
-    module.__file__ = str(SCRIPT)
+    module.__file__ = str(path)
     here = os.getcwd()
     os.chdir(cwd)
     try:
         with contextlib.redirect_stdout(io.StringIO()) as out:
-            exec(compile(source, str(SCRIPT), 'exec'), module.__dict__)
+            exec(compile(source, str(path), 'exec'), module.__dict__)
     finally:
         os.chdir(here)
     module.import_output = out.getvalue()

@@ -1,10 +1,8 @@
 """Every operation of Value, and the building blocks linear, softmax and rmsnorm, against finite differences.
 
-The suite finds Value's operations itself (every method or operator that returns a new Value), so an
-operation a learner adds, a `tanh` say, is checked by name without a test written for it.
+The suite finds the operations itself (tests/operations.py), so an operation a learner adds is checked
+by name without a test written for it.
 """
-import inspect
-import itertools
 import math
 import random
 import shutil
@@ -13,133 +11,34 @@ import sys
 
 import pytest
 
-from conftest import H, NOTES, ROOT, SCRIPT, assert_close, load, same
+from conftest import ROOT, SCRIPT, load, needs, require, same
+
+require('Value')
+from operations import candidates, check_operation, gradient_errors, weighted_sum  # noqa: E402 (needs Value)
 
 mg = load()  # the real microgpt.py: these tests use its Value, linear, softmax and rmsnorm
 Value = mg.Value
-
-
-def gradient_errors(f, xs, what):
-    """Build f from Values at xs, run backward() once, and compare every input's gradient with central
-    differences of f. Returns the inputs. `what` names the check in a failure's message."""
-    inputs = [Value(x) for x in xs]
-    f(*inputs).backward()
-    for i, x in enumerate(xs):
-        up, down = list(xs), list(xs)
-        up[i], down[i] = x + H, x - H
-        numeric = (f(*map(Value, up)).data - f(*map(Value, down)).data) / (2 * H)
-        assert_close(inputs[i].grad, numeric, f'{what}: d/d(Value input {i})')
-    return inputs
 
 
 def check_gradients(f, xs, reference=None):
     """As gradient_errors, and if given, the forward value against `reference` worked on plain floats."""
     if reference is not None:
         assert f(*map(Value, xs)).data == same(reference(*xs))
-    return gradient_errors(f, xs, 'check')
+    return gradient_errors(Value, f, xs, 'check')
 
 
-# --- Value's operations, found by looking at the class ---
+# --- The operations, found by looking at Value and at the file (tests/operations.py) ---
 
-POINTS = [-1.7, -0.6, -0.2, 0.3, 0.8, 1.4, 2.3]  # where to try an operation: both signs, near 0 and not
-NUMBERS = [2, 3, -1, 0.5, -1.5]  # plain-number arguments: a constant, an exponent for **, a bound
-ENOUGH = 3  # ways of calling it at which an operation must be checked
-NOT_OPERATIONS = ('__init__', 'backward', 'build_topo')  # the engine itself, not operations
-
-
-def candidates():
-    """The methods Value defines, but the engine's own: those that return a Value are its operations.
-    An added one (a `tanh`, say) is found and checked without a test written for it."""
-    return [name for name, attr in vars(Value).items()
-            if inspect.isfunction(attr) and name not in NOT_OPERATIONS]
-
-
-def tries(method):
-    """The ways to call a method: lists of (parameter name, 'value' or 'number', x), self first. Each
-    argument after self is tried both as a Value and as a plain number; arguments with defaults keep
-    them. So `clamp(lo, hi)` is tried with numbers for lo and hi, and with Values for them too."""
-    names = [p.name for p in list(inspect.signature(method).parameters.values())[1:]
-             if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    ways = []
-    for kinds in itertools.product(['value', 'number'], repeat=len(names)):
-        for i, x in enumerate(POINTS):
-            for numbers in itertools.product(NUMBERS, repeat=kinds.count('number')):
-                numbers = iter(numbers)
-                ways.append([('self', 'value', x)] + [
-                    (name, kind, POINTS[(i + 2 * j + 2) % len(POINTS)] if kind == 'value' else next(numbers))
-                    for j, (name, kind) in enumerate(zip(names, kinds))])
-    return ways
-
-
-def as_function(method, way):
-    """The call `way` as a function of its Value inputs alone (its plain numbers fixed), and where
-    those inputs are."""
-    def f(*inputs):
-        inputs = iter(inputs)
-        return method(*[next(inputs) if kind == 'value' else x for _, kind, x in way])
-    return f, [x for _, kind, x in way if kind == 'value']
-
-
-def describe(name, way):
-    args = [f'Value({x})' if kind == 'value' else repr(x) for _, kind, x in way]
-    return f'Value.{name}(' + ', '.join([args[0]] + [f'{n}={a}' for (n, _, _), a in zip(way[1:], args[1:])]) + ')'
-
-
-def result(f, xs):
-    """f on Values at xs, or None where it fails (the log of a negative number, a Value exponent, a
-    plain number where the operation wants a Value)."""
-    try:
-        return f(*[Value(x) for x in xs])
-    except (ArithmeticError, ValueError, TypeError, AttributeError):
-        return None
-
-
-def defined_around(f, xs):
-    """True if f gives a Value with a real, finite value at xs and a step H either side of each input."""
-    for i in range(len(xs)):
-        for step in (0, H, -H):
-            out = result(f, xs[:i] + [xs[i] + step] + xs[i + 1:])
-            if not (isinstance(out, Value) and isinstance(out.data, (int, float)) and math.isfinite(out.data)):
-                return False
-    return True
-
-
-def assert_one_local_derivative_per_input(out, what):
-    """backward() pairs each node's inputs with its local derivatives by zip(), which stops at the
-    shorter list: a missing derivative would silently give an input no gradient at all."""
-    seen, stack = set(), [out]
-    while stack:
-        node = stack.pop()
-        if id(node) not in seen:
-            seen.add(id(node))
-            n, m = len(node._children), len(node._local_grads)
-            assert n == m, (f'{what} makes a node with {n} inputs but {m} local derivatives: there must be '
-                            f'one for each input (backward() pairs them up, and would drop the rest)')
-            stack.extend(node._children)
-
-
-@pytest.mark.parametrize('name', candidates())
-def test_every_operation_of_value_against_finite_differences(name):
-    method = getattr(Value, name)
-    ways = [(way, *as_function(method, way)) for way in tries(method)]
-    if not any(isinstance(result(f, xs), Value) for _, f, xs in ways):
-        pytest.skip(f'Value.{name} returns no Value: not an operation')
-    usable = [(way, f, xs) for way, f, xs in ways if defined_around(f, xs)]
-    if len(usable) < ENOUGH:
-        why = f'it gives a Value in only {len(usable)} of the {len(ways)} ways it was called'
-        NOTES.append(f'Value.{name}: NOT CHECKED: {why}. Check it by hand: see OPERATIONS in '
-                     f'tests/test_autograd.py')
-        pytest.skip(f'Value.{name}: cannot probe it: {why}')
-    for way, f, xs in usable:
-        what = describe(name, way)
-        assert_one_local_derivative_per_input(result(f, xs), what)
-        gradient_errors(f, xs, what)
+@pytest.mark.parametrize('name', candidates(mg))
+def test_every_operation_against_finite_differences(name):
+    check_operation(mg, name)
 
 
 def test_the_suite_finds_the_operations_of_the_reference():
-    found = set(candidates())
-    assert {'__add__', '__mul__', '__pow__', 'log', 'exp', 'relu', '__neg__', '__radd__', '__sub__',
-            '__rsub__', '__rmul__', '__truediv__', '__rtruediv__'} <= found
+    found = set(candidates(mg))
+    assert {f'Value.{name}' for name in ['__add__', '__mul__', '__pow__', 'log', 'exp', 'relu', '__neg__',
+                                         '__radd__', '__sub__', '__rsub__', '__rmul__', '__truediv__',
+                                         '__rtruediv__']} <= found
 
 
 # --- Hand-written cases, for what the search above does not pin ---
@@ -233,13 +132,6 @@ def values(xs):
     return [Value(x) for x in xs]
 
 
-def weighted_sum(outputs, seed):
-    # a scalar that depends on every output differently, so no output's gradient can hide
-    # (a plain sum of softmax outputs would be the constant 1)
-    rng = random.Random(seed)
-    return sum(out * rng.uniform(-2, 2) for out in outputs)
-
-
 def check_block(block, xs, seed=0):
     """Gradients of a weighted sum of block(inputs) with respect to every input, against finite differences."""
     check_gradients(lambda *inputs: weighted_sum(block(list(inputs)), seed), xs)
@@ -272,6 +164,7 @@ def test_softmax_is_stable_for_large_logits():
     assert sum(probs) == same(1.0) and probs[0] == same(probs[1])
 
 
+@needs('rmsnorm')
 def test_rmsnorm_gradients_for_every_input():
     xs = [0.5, -1.5, 0.25, 2.0, -0.75, 1.0, 0.1]
     check_block(mg.rmsnorm, xs, seed=3)

@@ -6,12 +6,15 @@ prints the same first step lines as the interpreter running this suite, and leav
 behind (with CPython's cycle collector paused, as the script pauses it); the file pasted into a notebook
 cell runs through and gives the collector back; and a graph deeper than the recursion limit stops with
 a RecursionError, not a dead interpreter. On PyPy, which frees memory only with its collector, the
-memory of `pypy3 microgpt.py` must also stay flat as training goes on.
+memory of `pypy3 microgpt.py` must also stay flat as training goes on. Every rung of the ladder
+(progression/) also runs, a step and short samples, and prints what it prints here.
 
 An interpreter that is not found is skipped and named at the end of the run; under CI (MICROGPT_CI=1,
 set by .ci/run) it is a failure instead, as a machine there is meant to have them all.
 """
+import contextlib
 import glob
+import io
 import json
 import os
 import re
@@ -24,13 +27,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOTES, ROOT, SCRIPT, load, train_steps
+from conftest import NOTES, ROOT, SCRIPT, edit, load, train_steps
 
 WANTED = ['3.8', '3.9', '3.10', '3.11', '3.12', '3.13', 'pypy3']
 UNDER_CI = os.environ.get('MICROGPT_CI') == '1'
 if os.environ.get('MICROGPT_NESTED') == '1':
     pytest.skip('a nested run (tests/test_edits.py) checks a model, not interpreters', allow_module_level=True)
 STEPS_CHECKED, RSS_FROM, RSS_TO, RSS_GROWTH_MB = 3, 20, 100, 50  # PyPy: RSS at step 20 and 100
+RUNGS = [f'progression/train{i}.py' for i in range(5)] + ['progression/faster.py']  # the ladder but its top
 
 
 def this_interpreter():
@@ -64,7 +68,7 @@ start = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()) as printed:
     import microgpt
 report = {'import_seconds': time.perf_counter() - start, 'import_printed': printed.getvalue(),
-          'trained_on_import': any(p.grad != 0 for p in microgpt.params)}
+          'trained_on_import': any(p.grad != 0 for p in getattr(microgpt, 'params', []))}
 real_document_loss = microgpt.document_loss
 def train(steps):  # train() for its first `steps` steps, then stopped; what it printed
     calls = []
@@ -82,7 +86,7 @@ def train(steps):  # train() for its first `steps` steps, then stopped; what it 
     microgpt.document_loss = real_document_loss
     return [line for line in printed.getvalue().split('\r') if line]
 def live_nodes():
-    return sum(type(o) is microgpt.Value for o in gc.get_objects())
+    return sum(type(o) is getattr(microgpt, 'Value', None) for o in gc.get_objects())
 if sys.implementation.name == 'cpython':
     gc.disable()  # as the script trains: a graph held by a reference cycle would stay
 report['step_lines'] = train(STEPS)
@@ -91,14 +95,19 @@ train(STEPS)
 report['nodes_left_by_more_steps'] = live_nodes() - after
 gc.enable()
 sys.argv = ['ipykernel_launcher.py', '-f', '/tmp/kernel-1234.json']  # what a notebook kernel has
-cell = open('microgpt.py', encoding='utf-8').read()
-for name, value in [('num_steps', 1), ('block_size', 4)]:  # a short run: one step, short samples
-    cell = re.sub(r'^%s = .*$' % name, '%s = %d' % (name, value), cell, count=1, flags=re.M)
-with contextlib.redirect_stdout(io.StringIO()) as printed:
-    exec(compile(cell, '<cell>', 'exec'), {'__name__': '__main__'})
-report.update(cell_printed=printed.getvalue(), collector_after_cell=gc.isenabled())
+def short_cell(path):  # the file as a notebook cell runs it: one step, short samples
+    cell = open(path, encoding='utf-8').read()
+    for name, value in [('num_steps', 1), ('block_size', 3)]:
+        cell = re.sub(r'^%s = .*$' % name, '%s = %d' % (name, value), cell, count=1, flags=re.M)
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        exec(compile(cell, '<cell>', 'exec'), {'__name__': '__main__'})
+    return printed.getvalue()
+report.update(cell_printed=short_cell('microgpt.py'), collector_after_cell=gc.isenabled())
+report['rungs'] = {path: short_cell(path) for path in RUNGS}
 limit = sys.getrecursionlimit()
 def depth_error(depth):  # backward() on a graph `depth` nodes deep: x + 1 + 1 + ...
+    if not hasattr(microgpt, 'Value'):
+        return 'no Value'
     x = leaf = microgpt.Value(0.5)
     for _ in range(depth):
         x = x + 1.0
@@ -120,8 +129,11 @@ class Check:
     def __init__(self, python, directory, watch_memory):
         shutil.copy(ROOT / 'input.txt', directory)
         shutil.copy(SCRIPT, directory / 'microgpt.py')
-        self.checks = subprocess.Popen([python, '-c', f'STEPS = {STEPS_CHECKED}\n' + CHECKS], cwd=directory,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for rung in RUNGS:
+            shutil.copy(ROOT / rung, directory / Path(rung).name)
+        rungs = [Path(rung).name for rung in RUNGS]
+        self.checks = subprocess.Popen([python, '-c', f'STEPS = {STEPS_CHECKED}\nRUNGS = {rungs!r}\n' + CHECKS],
+                                       cwd=directory, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.run, self.rss_mb = None, {}
         if watch_memory:  # the script itself, as `python microgpt.py` runs it, stopped at step RSS_TO
             # PyPy sizes its young generation from the cache the CPU reports: on a machine that reports
@@ -187,8 +199,34 @@ def expected_steps():
     return train_steps(load(), STEPS_CHECKED)
 
 
+def only_rounding(printed):
+    """What a rung prints, its gradient check's figure aside: that figure is the rounding error of a
+    finite difference (about 1e-10), and Python 3.12 and later add floats up with less of it (sum()
+    became compensated), so it differs from one Python to the next. It must be small everywhere."""
+    for figure in re.findall(r'largest difference (\S+)', printed):
+        assert float(figure) < 1e-6, printed
+    return re.sub(r'largest difference \S+', 'largest difference (rounding)', printed)
+
+
+@pytest.fixture(scope='module')
+def expected_rungs():
+    """What each rung prints here, run as the other interpreters run it: one step, short samples."""
+    printed = {}
+    for rung in RUNGS:
+        cell = edit((ROOT / rung).read_text(encoding='utf-8'), num_steps=1, block_size=3)
+        here = os.getcwd()
+        os.chdir(ROOT)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()) as out:
+                exec(compile(cell, '<cell>', 'exec'), {'__name__': '__main__'})
+        finally:
+            os.chdir(here)
+        printed[Path(rung).name] = out.getvalue()
+    return printed
+
+
 @pytest.mark.parametrize('wanted', WANTED)
-def test_another_interpreter_runs_the_script_alike(wanted, expected_steps):
+def test_another_interpreter_runs_the_script_alike(wanted, expected_steps, expected_rungs):
     if wanted == this_interpreter():
         pytest.skip(f'{wanted} runs this suite: the other tests check it')
     check = CHECKS_STARTED.get(wanted)
@@ -204,11 +242,17 @@ def test_another_interpreter_runs_the_script_alike(wanted, expected_steps):
     assert report['import_seconds'] < 2, 'import microgpt should only load and build, not train'
     cell = report['cell_printed']
     assert 'step    1 /    1' in cell and 'sample 20: ' in cell, cell
+    for rung, printed in expected_rungs.items():
+        assert only_rounding(report['rungs'][rung]) == only_rounding(printed), \
+            f'progression/{rung} prints something else here'
+
     assert report['collector_after_cell'], 'the notebook cell left the garbage collector off'
     assert report['step_lines'] == expected_steps
     assert report['nodes_left_by_more_steps'] < 10_000, (
         f"{report['nodes_left_by_more_steps']:,} graph nodes outlive a few training steps: something keeps each "
         f"step's graph (a reference cycle, a list of losses), so memory grows every step")
+    if report['below_the_limit'] == 'no Value':
+        return  # a file without autograd has no graph to check
     assert report['below_the_limit'] is True and report['past_the_limit'] in ('RecursionError', True), \
         f"a graph deeper than the recursion limit must stop with a RecursionError, not: {report['past_the_limit']}"
     if wanted == 'pypy3' and not check.rss_mb:

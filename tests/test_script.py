@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SCRIPT, SPEC_LOSSES, run_script
+from conftest import ROOT, SCRIPT, SPEC_LOSSES, needs, run_script
 
 NAMES_URL = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
 
@@ -41,7 +41,7 @@ def test_import_builds_everything_but_trains_nothing_and_is_quick(tmp_path):
     shutil.copy(ROOT / 'input.txt', tmp_path)
     (tmp_path / 'microgpt.py').write_bytes(SCRIPT.read_bytes())
     code = ('import time; t = time.perf_counter(); import microgpt; print(time.perf_counter() - t); '
-            'print(callable(microgpt.gpt), callable(microgpt.train), callable(microgpt.sample))')
+            'print(callable(microgpt.document_loss), callable(microgpt.train), callable(microgpt.sample))')
     result = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, timeout=60)
     lines = result.stdout.decode().splitlines()
     assert [line.split(':')[0] for line in lines[:3]] == ['num docs', 'vocab size', 'num params'], lines
@@ -51,7 +51,7 @@ def test_import_builds_everything_but_trains_nothing_and_is_quick(tmp_path):
 def test_a_short_run_prints_steps_then_twenty_samples(tmp_path):
     shutil.copy(ROOT / 'input.txt', tmp_path)
     result = run_script(tmp_path, num_steps=3, block_size=6)
-    lines = output_lines(result)
+    lines = [line for line in output_lines(result) if not line.startswith('gradient check:')]  # train1's
     assert result.returncode == 0, result.stderr
     assert [line.split(':')[0] for line in lines[:3]] == ['num docs', 'vocab size', 'num params']
     assert all(re.fullmatch(rf'step    {i} /    3 \| loss \d\.\d{{4}}', lines[2 + i]) for i in range(1, 4))
@@ -102,7 +102,8 @@ def test_a_notebook_cell_stopped_mid_training_gets_its_collector_back(tmp_path):
                "print(seen, 'collector on after the cell:', gc.isenabled())\n")
     result = run_script(tmp_path, wrapper=wrapper)
     assert result.returncode == 0, result.stderr
-    paused = sys.implementation.name == 'cpython'  # the script pauses it on CPython only
+    # the script pauses it on CPython only (and a rung without a graph, train0 or train1, never does)
+    paused = sys.implementation.name == 'cpython' and 'gc.disable()' in SCRIPT.read_text(encoding='utf-8')
     expected = f"{{'collector paused': {paused}, 'interrupted': True}} collector on after the cell: True"
     assert output_lines(result)[-1] == expected
 
@@ -265,8 +266,8 @@ def test_a_single_distinct_character_trains_and_samples(tmp_path):
 
 
 @pytest.mark.parametrize('edit, words', [
-    (dict(n_embd=18), ['n_embd (18)', 'n_head (4)']),
-    (dict(n_head=3), ['n_embd (16)', 'n_head (3)']),
+    pytest.param(dict(n_embd=18), ['n_embd (18)', 'n_head (4)'], marks=needs('n_head')),
+    pytest.param(dict(n_head=3), ['n_embd (16)', 'n_head (3)'], marks=needs('n_head')),
     (dict(temperature=0), ['temperature (0)']),
     (dict(temperature=-0.5), ['temperature (-0.5)']),
 ])
