@@ -24,14 +24,6 @@ import time
 
 from edits import edited, parse
 
-args, runs = sys.argv[1:], 1
-if '--runs' in args:
-    at = args.index('--runs')
-    runs = int(args[at + 1])
-    del args[at:at + 2]
-edits, files = parse('benchmark', args)
-files = files or ['microgpt.py']
-
 
 def run(source):
     """One run of `python microgpt.py` in a fresh directory: (seconds, peak MB or None, stdout bytes)."""
@@ -59,26 +51,38 @@ def run(source):
         shutil.rmtree(directory)
 
 
-sources = [edited('benchmark', path, edits) for path in files]
-results = {path: [] for path in files}
-reference = None
-print(f"python {sys.version.split()[0]} ({sys.implementation.name}) on {platform.machine()}, "
-      f"{os.cpu_count()} cores; {runs} run(s) of each, alternating"
-      + (f"; edits: {' '.join(f'{k}={v}' for k, v in edits.items())}" if edits else ''))
-for r in range(runs):
-    for path, source in zip(files, sources):
-        seconds, peak_mb, output = run(source)
-        reference = output if reference is None else reference
-        same = 'same output' if output == reference else 'OUTPUT DIFFERS from the first run'
-        digest = hashlib.sha256(output).hexdigest()[:12]
-        memory = f'{peak_mb:6.0f} MB' if peak_mb is not None else '     - MB'
-        print(f"run {r + 1}  {path:28s} {seconds:7.1f} s  {memory}  {same} ({digest})", flush=True)
-        results[path].append((seconds, peak_mb))
-print()
-first_best = min(seconds for seconds, _ in results[files[0]])
-for path in files:
-    times = [seconds for seconds, _ in results[path]]
-    peaks = [mb for _, mb in results[path] if mb is not None]
-    peak = f', peak {max(peaks):4.0f} MB' if peaks else ''
-    ratio = f', {min(times) / first_best:.2f} x the first file' if len(files) > 1 else ''
-    print(f"{path:28s} best {min(times):7.1f} s, mean {sum(times) / len(times):7.1f} s{peak}{ratio}")
+def main():
+    args, runs = sys.argv[1:], 1
+    if '--runs' in args:
+        at = args.index('--runs')
+        runs = int(args[at + 1])
+        del args[at:at + 2]
+    edits, files = parse('benchmark', args)
+    files = files or ['microgpt.py']
+    sources = [edited('benchmark', path, edits) for path in files]
+    results = {path: [] for path in files}
+    reference = None
+    print(f"python {sys.version.split()[0]} ({sys.implementation.name}) on {platform.machine()}, "
+          f"{os.cpu_count()} cores; {runs} run(s) of each, alternating"
+          + (f"; edits: {' '.join(f'{k}={v}' for k, v in edits.items())}" if edits else ''))
+    for r in range(runs):
+        for path, source in zip(files, sources):
+            seconds, peak_mb, output = run(source)
+            reference = output if reference is None else reference
+            same = 'same output' if output == reference else 'OUTPUT DIFFERS from the first run'
+            digest = hashlib.sha256(output).hexdigest()[:12]
+            memory = f'{peak_mb:6.0f} MB' if peak_mb is not None else '     - MB'
+            print(f"run {r + 1}  {path:28s} {seconds:7.1f} s  {memory}  {same} ({digest})", flush=True)
+            results[path].append((seconds, peak_mb))
+    print()
+    first_best = min(seconds for seconds, _ in results[files[0]])
+    for path in files:
+        times = [seconds for seconds, _ in results[path]]
+        peaks = [mb for _, mb in results[path] if mb is not None]
+        peak = f', peak {max(peaks):4.0f} MB' if peaks else ''
+        ratio = f', {min(times) / first_best:.2f} x the first file' if len(files) > 1 else ''
+        print(f"{path:28s} best {min(times):7.1f} s, mean {sum(times) / len(times):7.1f} s{peak}{ratio}")
+
+
+if __name__ == '__main__':
+    main()
