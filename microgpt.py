@@ -101,7 +101,7 @@ def rmsnorm(x):
     scale = (ms + 1e-5) ** -0.5
     return [xi * scale for xi in x]
 
-def gpt(token_id, pos_id, keys, values):
+def gpt(token_id, pos_id, keys, values):  # keys, values: the cache of the positions before
     tok_emb, pos_emb = state_dict['wte'][token_id], state_dict['wpe'][pos_id]  # what, and where
     x = [t + p for t, p in zip(tok_emb, pos_emb)]
     x = rmsnorm(x)  # the residual stream, which every block adds to, starts at unit scale

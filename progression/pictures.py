@@ -1,16 +1,17 @@
 """Draw the lessons' pictures from the model itself, as SVG files in progression/pictures/.
 
-    python3 progression/pictures.py          # measure everything (trains every rung: minutes), then draw
-    python3 progression/pictures.py --draw   # draw again from the numbers kept in pictures/numbers.json
+    python3 progression/pictures.py          # measure (trains every rung: minutes), then draw
+    python3 progression/pictures.py --draw   # draw again from the numbers in pictures/numbers.json
 
 Measuring trains microgpt.py as `python microgpt.py` does, noting each step's loss and, every 100
-steps, the loss on the 500 names tests/experiment.py holds out; then it reads "olivia" with the trained
-model, noting what each attention head looks at and the numbers one token passes through; it works out
-L = a * b + a with the file's own Value; and it trains every rung of the ladder for its held-out loss.
+steps, the loss on the 500 names tests/experiment.py holds out; then it reads "olivia" with the
+trained model, noting what each attention head looks at and the numbers one token passes through; it
+works out L = a * b + a with the file's own Value; and it trains every rung for its held-out loss.
 The numbers are rounded to 4 decimals, so every Python measures the same file, and drawing the same
 numbers gives the same bytes (tests/test_pictures.py checks both).
 Standard library only; open the SVG files in any browser.
 """
+
 import contextlib
 import io
 import json
@@ -30,13 +31,19 @@ RUNGS = [f'progression/train{i}.py' for i in range(5)] + ['microgpt.py']
 
 # --- Measuring ---
 
+
 def load(path):
-    """The module a file of the ladder defines, as `import` would give it: loaded, built, not trained."""
+    """The module a file of the ladder defines, as an import gives it: built, not trained."""
     module = types.ModuleType('rung')
     with open(os.path.join(ROOT, path), encoding='utf-8') as f:
         code = compile(f.read(), path, 'exec')
-    with contextlib.redirect_stdout(io.StringIO()):
-        exec(code, module.__dict__)
+    here = os.getcwd()
+    os.chdir(ROOT)  # a rung reads input.txt from where it runs
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(code, module.__dict__)
+    finally:
+        os.chdir(here)
     return module
 
 
@@ -46,7 +53,7 @@ def value_of(loss):  # a Value, a plain number (train0), or a number with its gr
 
 
 def train(mg, every=None):
-    """Train as the script does. Returns each step's loss, and {step: held-out loss} every `every` steps."""
+    """Train as the script does: each step's loss, and {step: held-out loss} every `every` steps."""
     real, losses, held_out = mg.document_loss, [], {}
     evaluate = lambda: sum(value_of(real(doc)) for doc in mg.docs[-HELD_OUT:]) / HELD_OUT
 
@@ -56,6 +63,7 @@ def train(mg, every=None):
         loss = real(doc)
         losses.append(value_of(loss))
         return loss
+
     mg.document_loss = document_loss
     with contextlib.redirect_stdout(io.StringIO()):
         mg.train()
@@ -67,13 +75,18 @@ def train(mg, every=None):
 
 def read_word(mg, word):
     """Feed word to the trained model, a token at a time, and note what gpt() computes: each head's
-    attention weights at each position, and the vectors one token (the word's last) passes through."""
+    attention weights at each position, and the vectors one token (the word's last) passes through.
+    """
     calls, real = [], {name: getattr(mg, name) for name in ('linear', 'rmsnorm', 'softmax')}
     for name, function in real.items():
+
         def recording(*args, name=name, function=function):
             out = function(*args)
-            calls.append((name, [round(v.data, 4) for v in args[0]], [round(v.data, 4) for v in out]))
+            calls.append(
+                (name, [round(v.data, 4) for v in args[0]], [round(v.data, 4) for v in out])
+            )
             return out
+
         setattr(mg, name, recording)
     tokens = [mg.BOS] + [mg.uchars.index(ch) for ch in word]
     keys, values = [[] for _ in range(mg.n_layer)], [[] for _ in range(mg.n_layer)]
@@ -81,7 +94,9 @@ def read_word(mg, word):
     for pos_id, token_id in enumerate(tokens):
         calls.clear()
         logits = mg.gpt(token_id, pos_id, keys, values)
-        weights = [out for name, _, out in calls if name == 'softmax']  # a softmax a head, over the cache
+        weights = [
+            out for name, _, out in calls if name == 'softmax'
+        ]  # a softmax a head, over the cache
         for h in range(mg.n_head):
             attention[h].append(weights[h])
         path = list(calls)
@@ -92,7 +107,7 @@ def read_word(mg, word):
 
 
 def worked_graph():
-    """L = a * b + a, with the file's own Value: each node's data and gradient after L.backward()."""
+    """L = a * b + a, with the file's own Value: each node's data and grad after L.backward()."""
     mg = load('microgpt.py')
     a, b = mg.Value(2.0), mg.Value(-3.0)
     c = a * b
@@ -105,8 +120,10 @@ def measure():
     numbers = {'value_graph': worked_graph()}
     mg = load('microgpt.py')
     losses, held_out = train(mg, every=100)
-    numbers['loss_curve'] = {'losses': [round(x, 4) for x in losses],
-                             'held_out': {str(step): loss for step, loss in held_out.items()}}
+    numbers['loss_curve'] = {
+        'losses': [round(x, 4) for x in losses],
+        'held_out': {str(step): loss for step, loss in held_out.items()},
+    }
     attention, path = read_word(mg, WORD)
     numbers['attention'] = {'word': WORD, 'heads': attention}
     numbers['token_path'] = dict(path, word=WORD, vocab=mg.uchars + ['BOS'])
@@ -115,8 +132,11 @@ def measure():
         print(f'training {rung}', file=sys.stderr, flush=True)
         rung_mg = load(rung)
         train(rung_mg)
-        numbers['ladder'][rung] = round(sum(value_of(rung_mg.document_loss(doc)) for doc in
-                                            rung_mg.docs[-HELD_OUT:]) / HELD_OUT, 4)
+        numbers['ladder'][rung] = round(
+            sum(value_of(rung_mg.document_loss(doc)) for doc in rung_mg.docs[-HELD_OUT:])
+            / HELD_OUT,
+            4,
+        )
     return numbers
 
 
@@ -126,9 +146,11 @@ FONT = "font-family='DejaVu Sans, Helvetica, Arial, sans-serif'"
 
 
 def svg(width, height, body, title):
-    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-            f"viewBox='0 0 {width} {height}' {FONT} font-size='13'>\n<title>{escape(title)}</title>\n"
-            f"<rect width='{width}' height='{height}' fill='white'/>\n" + ''.join(body) + '</svg>\n')
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' {FONT} font-size='13'>\n<title>{escape(title)}</title>\n"
+        f"<rect width='{width}' height='{height}' fill='white'/>\n" + ''.join(body) + '</svg>\n'
+    )
 
 
 def escape(text):
@@ -136,18 +158,23 @@ def escape(text):
 
 
 def text(x, y, words, size=13, anchor='start', weight='normal', fill='#222'):
-    return (f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' "
-            f"font-weight='{weight}' fill='{fill}'>{escape(words)}</text>\n")
+    return (
+        f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' "
+        f"font-weight='{weight}' fill='{fill}'>{escape(words)}</text>\n"
+    )
 
 
 def line(x1, y1, x2, y2, stroke='#222', width=1.0, dash=''):
     dashes = f" stroke-dasharray='{dash}'" if dash else ''
-    return (f"<line x1='{x1:.1f}' y1='{y1:.1f}' x2='{x2:.1f}' y2='{y2:.1f}' stroke='{stroke}' "
-            f"stroke-width='{width}'{dashes}/>\n")
+    return (
+        f"<line x1='{x1:.1f}' y1='{y1:.1f}' x2='{x2:.1f}' y2='{y2:.1f}' stroke='{stroke}' "
+        f"stroke-width='{width}'{dashes}/>\n"
+    )
 
 
 def rect(x, y, w, h, fill, stroke='none'):
-    return f"<rect x='{x:.1f}' y='{y:.1f}' width='{w:.1f}' height='{h:.1f}' fill='{fill}' stroke='{stroke}'/>\n"
+    return (f"<rect x='{x:.1f}' y='{y:.1f}' width='{w:.1f}' height='{h:.1f}' fill='{fill}' "
+            f"stroke='{stroke}'/>\n")
 
 
 def shade(value, most):
@@ -164,37 +191,92 @@ def loss_curve(numbers):
     lo, hi, steps = 1.8, 3.6, len(losses)
     x = lambda step: left + (width - left - right) * step / steps
     y = lambda loss: top + (height - top - bottom) * (hi - loss) / (hi - lo)
-    body = [text(width / 2, 28, 'Loss while microgpt.py trains (seed 42, the names)', 16, 'middle', 'bold')]
+    body = [
+        text(
+            width / 2,
+            28,
+            'Loss while microgpt.py trains (seed 42, the names)',
+            16,
+            'middle',
+            'bold',
+        )
+    ]
     for loss in [2.0, 2.5, 3.0, 3.5]:
-        body += [line(left, y(loss), width - right, y(loss), '#ddd'), text(left - 8, y(loss) + 4, f'{loss:.1f}',
-                                                                          12, 'end')]
+        body += [
+            line(left, y(loss), width - right, y(loss), '#ddd'),
+            text(left - 8, y(loss) + 4, f'{loss:.1f}', 12, 'end'),
+        ]
     for step in range(0, steps + 1, 200):
-        body += [line(x(step), height - bottom, x(step), height - bottom + 5), text(x(step), height - bottom + 20,
-                                                                                    step, 12, 'middle')]
-    body += [line(left, height - bottom, width - right, height - bottom), line(left, top, left, height - bottom),
-             text(width / 2, height - 16, 'training step', 13, 'middle'),
-             f"<text x='18' y='{(top + height - bottom) / 2:.1f}' font-size='13' text-anchor='middle' "
-             f"transform='rotate(-90 18 {(top + height - bottom) / 2:.1f})'>loss (lower: less surprised)</text>\n"]
+        body += [
+            line(x(step), height - bottom, x(step), height - bottom + 5),
+            text(x(step), height - bottom + 20, step, 12, 'middle'),
+        ]
+    body += [
+        line(left, height - bottom, width - right, height - bottom),
+        line(left, top, left, height - bottom),
+        text(width / 2, height - 16, 'training step', 13, 'middle'),
+        f"<text x='18' y='{(top + height - bottom) / 2:.1f}' font-size='13' text-anchor='middle' "
+        f"transform='rotate(-90 18 {(top + height - bottom) / 2:.1f})'>"
+        "loss (lower: less surprised)</text>\n",
+    ]
     uniform = math.log(27)
-    body += [line(left, y(uniform), width - right, y(uniform), '#888', 1, '6 4'),
-             text(width - right - 4, y(uniform) - 6, f'a uniform guess: ln 27 = {uniform:.2f}', 12, 'end', fill='#555')]
+    body += [
+        line(left, y(uniform), width - right, y(uniform), '#888', 1, '6 4'),
+        text(
+            width - right - 4,
+            y(uniform) - 6,
+            f'a uniform guess: ln 27 = {uniform:.2f}',
+            12,
+            'end',
+            fill='#555',
+        ),
+    ]
     for step in range(steps):  # each step's loss, one name's: it jumps about
-        body.append(f"<circle cx='{x(step + 0.5):.1f}' cy='{y(min(hi, max(lo, losses[step]))):.1f}' r='1' "
-                    f"fill='#9ecae1'/>\n")
+        body.append(
+            f"<circle cx='{x(step + 0.5):.1f}' cy='{y(min(hi, max(lo, losses[step]))):.1f}' r='1' "
+            f"fill='#9ecae1'/>\n"
+        )
     block = 50
-    means = [(i + block / 2, sum(losses[i:i + block]) / block) for i in range(0, steps, block)]
-    body.append("<polyline fill='none' stroke='#08519c' stroke-width='2.5' points='" +
-                ' '.join(f'{x(s):.1f},{y(m):.1f}' for s, m in means) + "'/>\n")
-    body.append("<polyline fill='none' stroke='#d94801' stroke-width='2.5' points='" +
-                ' '.join(f'{x(s):.1f},{y(m):.1f}' for s, m in sorted(held_out.items())) + "'/>\n")
-    body += [f"<circle cx='{x(s):.1f}' cy='{y(m):.1f}' r='3.5' fill='#d94801'/>\n" for s, m in sorted(held_out.items())]
+    means = [(i + block / 2, sum(losses[i : i + block]) / block) for i in range(0, steps, block)]
+    body.append(
+        "<polyline fill='none' stroke='#08519c' stroke-width='2.5' points='"
+        + ' '.join(f'{x(s):.1f},{y(m):.1f}' for s, m in means)
+        + "'/>\n"
+    )
+    body.append(
+        "<polyline fill='none' stroke='#d94801' stroke-width='2.5' points='"
+        + ' '.join(f'{x(s):.1f},{y(m):.1f}' for s, m in sorted(held_out.items()))
+        + "'/>\n"
+    )
+    body += [
+        f"<circle cx='{x(s):.1f}' cy='{y(m):.1f}' r='3.5' fill='#d94801'/>\n"
+        for s, m in sorted(held_out.items())
+    ]
     last_train, last_held = means[-1][1], held_out[steps]
-    body += [text(left, 52, '\u25cf each step: the loss on that step\u2019s one name, so it jumps about', 12,
-                  fill='#4a90c2'),
-             text(left, 70, f'\u2014 the mean of each {block} steps (the last {block}: {last_train:.2f})', 12,
-                  fill='#08519c'),
-             text(left, 88, f'\u2014 the loss on 500 names it never trains on, every 100 steps (at the end: '
-                  f'{last_held:.2f})', 12, fill='#d94801')]
+    body += [
+        text(
+            left,
+            52,
+            '\u25cf each step: the loss on that step\u2019s one name, so it jumps about',
+            12,
+            fill='#4a90c2',
+        ),
+        text(
+            left,
+            70,
+            f'\u2014 the mean of each {block} steps (the last {block}: {last_train:.2f})',
+            12,
+            fill='#08519c',
+        ),
+        text(
+            left,
+            88,
+            f'\u2014 the loss on 500 names it never trains on, every 100 steps (at the end: '
+            f'{last_held:.2f})',
+            12,
+            fill='#d94801',
+        ),
+    ]
     return svg(width, height, body, 'The loss of microgpt.py as it trains')
 
 
@@ -205,10 +287,25 @@ def attention(numbers):
     panel = n * cell
     width = 60 + len(heads) * (panel + gap)
     height = panel + 150
-    body = [text(width / 2, 26, f'What each attention head looks at while the trained model reads "{word}"',
-                 16, 'middle', 'bold'),
-            text(width / 2, 46, 'a row per position being read; along it, the share of attention each earlier '
-                 'position gets (the row sums to 1)', 12, 'middle', fill='#444')]
+    body = [
+        text(
+            width / 2,
+            26,
+            f'What each attention head looks at while the trained model reads "{word}"',
+            16,
+            'middle',
+            'bold',
+        ),
+        text(
+            width / 2,
+            46,
+            'a row per position being read; along it, the share of attention each earlier '
+            'position gets (the row sums to 1)',
+            12,
+            'middle',
+            fill='#444',
+        ),
+    ]
     for h, rows in enumerate(heads):
         left, top = 50 + h * (panel + gap), 90
         body.append(text(left + panel / 2, top - 14, f'head {h}', 13, 'middle', 'bold'))
@@ -217,17 +314,39 @@ def attention(numbers):
             for j in range(n):
                 if j <= i:
                     weight = row[j]
-                    body.append(rect(left + j * cell, top + i * cell, cell, cell, shade(weight, 1.0), '#fff'))
+                    body.append(
+                        rect(
+                            left + j * cell, top + i * cell, cell, cell, shade(weight, 1.0), '#fff'
+                        )
+                    )
                     if weight >= 0.1:
-                        body.append(text(left + j * cell + cell / 2, top + i * cell + cell / 2 + 4,
-                                         f'{weight:.2f}'.lstrip('0'), 10, 'middle',
-                                         fill='#fff' if weight > 0.5 else '#222'))
+                        body.append(
+                            text(
+                                left + j * cell + cell / 2,
+                                top + i * cell + cell / 2 + 4,
+                                f'{weight:.2f}'.lstrip('0'),
+                                10,
+                                'middle',
+                                fill='#fff' if weight > 0.5 else '#222',
+                            )
+                        )
                 else:
-                    body.append(rect(left + j * cell, top + i * cell, cell, cell, '#f4f4f4', '#fff'))
+                    body.append(
+                        rect(left + j * cell, top + i * cell, cell, cell, '#f4f4f4', '#fff')
+                    )
         for j in range(n):
             body.append(text(left + j * cell + cell / 2, top + panel + 16, labels[j], 12, 'middle'))
-    body.append(text(width / 2, height - 14, 'grey: later positions, which the cache does not hold yet, so no '
-                     'head can look at them', 12, 'middle', fill='#444'))
+    body.append(
+        text(
+            width / 2,
+            height - 14,
+            'grey: later positions, which the cache does not hold yet, so no '
+            'head can look at them',
+            12,
+            'middle',
+            fill='#444',
+        )
+    )
     return svg(width, height, body, f'Attention of the trained model reading {word}')
 
 
@@ -236,39 +355,93 @@ def value_graph(numbers):
     width, height = 820, 360
     place = {'a': (110, 110), 'b': (110, 260), 'c': (420, 185), 'L': (700, 185)}
     w, h = 150, 64
-    body = [text(width / 2, 28, 'L = a * b + a, worked by Value: each node\u2019s data, and after L.backward(), '
-                 'its grad', 15, 'middle', 'bold')]
-    edges = [('a', 'c', f'\u2202c/\u2202a = b = {nodes["b"][0]:g}'), ('b', 'c', f'\u2202c/\u2202b = a = '
-                                                                                f'{nodes["a"][0]:g}'),
-             ('c', 'L', '\u2202L/\u2202c = 1'), ('a', 'L', '\u2202L/\u2202a = 1')]
-    body.append("<defs><marker id='head' markerWidth='10' markerHeight='8' refX='9' refY='4' orient='auto'>"
-                "<path d='M0,0 L10,4 L0,8 z' fill='#555'/></marker></defs>\n")
+    body = [
+        text(
+            width / 2,
+            28,
+            'L = a * b + a, worked by Value: each node\u2019s data, and after L.backward(), '
+            'its grad',
+            15,
+            'middle',
+            'bold',
+        )
+    ]
+    edges = [
+        ('a', 'c', f'\u2202c/\u2202a = b = {nodes["b"][0]:g}'),
+        ('b', 'c', f'\u2202c/\u2202b = a = ' f'{nodes["a"][0]:g}'),
+        ('c', 'L', '\u2202L/\u2202c = 1'),
+        ('a', 'L', '\u2202L/\u2202a = 1'),
+    ]
+    body.append(
+        "<defs><marker id='head' markerWidth='10' markerHeight='8' refX='9' refY='4' orient='auto'>"
+        "<path d='M0,0 L10,4 L0,8 z' fill='#555'/></marker></defs>\n"
+    )
     for src, dst, label in edges:
         (x1, y1), (x2, y2) = place[src], place[dst]
         if (src, dst) == ('a', 'L'):  # over the top: a also goes straight into L
-            body.append(f"<path d='M{x1 + w / 2:.1f},{y1 - 12:.1f} C{x1 + 260:.1f},{y1 - 80:.1f} "
-                        f"{x2 - 60:.1f},{y1 - 80:.1f} {x2:.1f},{y2 - h / 2 - 2:.1f}' fill='none' stroke='#555' "
-                        f"stroke-width='1.5' marker-end='url(#head)'/>\n")
-            body.append(text((x1 + x2) / 2 + 40, y1 - 56, label + ': a also goes straight into L', 12, 'middle',
-                             fill='#555'))
+            body.append(
+                f"<path d='M{x1 + w / 2:.1f},{y1 - 12:.1f} C{x1 + 260:.1f},{y1 - 80:.1f} "
+                f"{x2 - 60:.1f},{y1 - 80:.1f} {x2:.1f},{y2 - h / 2 - 2:.1f}' fill='none' "
+                "stroke='#555' "
+                f"stroke-width='1.5' marker-end='url(#head)'/>\n"
+            )
+            body.append(
+                text(
+                    (x1 + x2) / 2 + 40,
+                    y1 - 56,
+                    label + ': a also goes straight into L',
+                    12,
+                    'middle',
+                    fill='#555',
+                )
+            )
             continue
-        body.append(f"<line x1='{x1 + w / 2:.1f}' y1='{y1:.1f}' x2='{x2 - w / 2 - 2:.1f}' y2='{y2:.1f}' "
-                    f"stroke='#555' stroke-width='1.5' marker-end='url(#head)'/>\n")
-        label_y = {('a', 'c'): (y1 + y2) / 2 - 14, ('b', 'c'): (y1 + y2) / 2 + 26, ('c', 'L'): y1 - 10}[(src, dst)]
+        body.append(
+            f"<line x1='{x1 + w / 2:.1f}' y1='{y1:.1f}' x2='{x2 - w / 2 - 2:.1f}' y2='{y2:.1f}' "
+            f"stroke='#555' stroke-width='1.5' marker-end='url(#head)'/>\n"
+        )
+        label_y = {
+            ('a', 'c'): (y1 + y2) / 2 - 14,
+            ('b', 'c'): (y1 + y2) / 2 + 26,
+            ('c', 'L'): y1 - 10,
+        }[(src, dst)]
         label_x = (x1 + x2) / 2 + (12 if src != 'c' else 0)
-        body.append(text(label_x, label_y, label, 12, 'start' if src != 'c' else 'middle', fill='#555'))
+        body.append(
+            text(label_x, label_y, label, 12, 'start' if src != 'c' else 'middle', fill='#555')
+        )
     names = {'a': 'a', 'b': 'b', 'c': 'c = a * b', 'L': 'L = c + a'}
     for name, (x, y) in place.items():
         data, grad = nodes[name]
-        body.append(f"<rect x='{x - w / 2:.1f}' y='{y - h / 2:.1f}' width='{w}' height='{h}' rx='8' "
-                    f"fill='#f7fbff' stroke='#08519c' stroke-width='1.5'/>\n")
-        body += [text(x, y - 12, names[name], 14, 'middle', 'bold'),
-                 text(x, y + 6, f'data {data:g}', 12, 'middle'),
-                 text(x, y + 22, f'grad {grad:g}', 12, 'middle', fill='#d94801')]
-    body.append(text(width / 2, height - 42, 'a.grad = 1 (straight into L) + b \u00d7 c.grad = 1 - 3 = -2: '
-                     'the paths from L to a add up, hence += in backward()', 12, 'middle', fill='#444'))
-    body.append(text(width / 2, height - 20, 'b.grad = a \u00d7 c.grad = 2: through c only', 12, 'middle',
-                     fill='#444'))
+        body.append(
+            f"<rect x='{x - w / 2:.1f}' y='{y - h / 2:.1f}' width='{w}' height='{h}' rx='8' "
+            f"fill='#f7fbff' stroke='#08519c' stroke-width='1.5'/>\n"
+        )
+        body += [
+            text(x, y - 12, names[name], 14, 'middle', 'bold'),
+            text(x, y + 6, f'data {data:g}', 12, 'middle'),
+            text(x, y + 22, f'grad {grad:g}', 12, 'middle', fill='#d94801'),
+        ]
+    body.append(
+        text(
+            width / 2,
+            height - 42,
+            'a.grad = 1 (straight into L) + b \u00d7 c.grad = 1 - 3 = -2: '
+            'the paths from L to a add up, hence += in backward()',
+            12,
+            'middle',
+            fill='#444',
+        )
+    )
+    body.append(
+        text(
+            width / 2,
+            height - 20,
+            'b.grad = a \u00d7 c.grad = 2: through c only',
+            12,
+            'middle',
+            fill='#444',
+        )
+    )
     return svg(width, height, body, 'The worked graph of L = a * b + a')
 
 
@@ -277,80 +450,174 @@ def token_path(numbers):
     calls, word = numbers['calls'], numbers['word']
     names = [name for name, _, _ in calls]
     heads = [out for name, _, out in calls if name == 'softmax']
-    assert names == ['rmsnorm', 'rmsnorm', 'linear', 'linear', 'linear'] + ['softmax'] * len(heads) + [
-        'linear', 'rmsnorm', 'linear', 'linear', 'linear'], names  # microgpt.py's gpt(), one layer
-    wo, norm, fc1, fc2, lm_head = calls[5 + len(heads):]
+    assert names == ['rmsnorm', 'rmsnorm', 'linear', 'linear', 'linear'] + ['softmax'] * len(
+        heads
+    ) + [
+        'linear',
+        'rmsnorm',
+        'linear',
+        'linear',
+        'linear',
+    ], names  # microgpt.py's gpt(), one layer
+    wo, norm, fc1, fc2, lm_head = calls[5 + len(heads) :]
     stages = [
         ('wte[token] + wpe[position]', 'what the token is, plus where it stands', calls[0][1]),
-        ('rmsnorm', 'the same, rescaled to a root-mean-square of 1: the residual stream', calls[0][2]),
+        (
+            'rmsnorm',
+            'the same, rescaled to a root-mean-square of 1: the residual stream',
+            calls[0][2],
+        ),
         ('rmsnorm, then attn_wq: the query', 'what this position looks for', calls[2][2]),
         ('attn_wk: the key', 'what it offers to later positions: it joins the cache', calls[3][2]),
-        ('attn_wv: the value', 'what it passes on when attended to: it joins the cache too', calls[4][2]),
+        (
+            'attn_wv: the value',
+            'what it passes on when attended to: it joins the cache too',
+            calls[4][2],
+        ),
     ]
     for h, weights in enumerate(heads):
-        stages.append((f'head {h}: attention over the cache', f'its weights on the {len(weights)} cached '
-                       f'positions (BOS, {", ".join(word)})', weights))
+        stages.append(
+            (
+                f'head {h}: attention over the cache',
+                f'its weights on the {len(weights)} cached ' f'positions (BOS, {", ".join(word)})',
+                weights,
+            )
+        )
     stages += [
         ('the heads\u2019 mixes of values', 'four slices of 4, side by side', wo[1]),
         ('attn_wo, + the residual', 'mapped back, and added to the stream', norm[1]),
-        ('rmsnorm, mlp_fc1, relu', 'four times wider, each token on its own: relu zeroes the negatives',
-         fc2[1]),
+        (
+            'rmsnorm, mlp_fc1, relu',
+            'four times wider, each token on its own: relu zeroes the negatives',
+            fc2[1],
+        ),
         ('mlp_fc2, + the residual', 'back to 16, and added to the stream', lm_head[1]),
-        ('lm_head: the logits', 'a score for each of the 27 tokens that could come next', lm_head[2]),
+        (
+            'lm_head: the logits',
+            'a score for each of the 27 tokens that could come next',
+            lm_head[2],
+        ),
         ('softmax: the probabilities', 'the next token is drawn from these', numbers['probs']),
     ]
     cell, left, label_w, top, row_h = 13, 30, 440, 70, 44
     width = left + label_w + 64 * cell + 20
     height = top + row_h * len(stages) + 30
-    body = [text(width / 2, 26, f'One token through gpt(): the last "{word[-1]}" of "{word}", read by the '
-                 f'trained model', 16, 'middle', 'bold'),
-            text(width / 2, 46, 'each strip is the list of numbers at that stage, a cell a number: blue above 0, red '
-                 'below, white near 0 (each strip on its own scale)', 12, 'middle', fill='#444')]
+    body = [
+        text(
+            width / 2,
+            26,
+            f'One token through gpt(): the last "{word[-1]}" of "{word}", read by the '
+            f'trained model',
+            16,
+            'middle',
+            'bold',
+        ),
+        text(
+            width / 2,
+            46,
+            'each strip is the list of numbers at that stage, a cell a number: blue above 0, red '
+            'below, white near 0 (each strip on its own scale)',
+            12,
+            'middle',
+            fill='#444',
+        ),
+    ]
     for i, (name, why, vector) in enumerate(stages):
         y = top + i * row_h
-        body += [text(left, y + 12, name, 13, weight='bold'), text(left, y + 28, why, 11, fill='#555')]
+        body += [
+            text(left, y + 12, name, 13, weight='bold'),
+            text(left, y + 28, why, 11, fill='#555'),
+        ]
         most = max(abs(v) for v in vector) or 1
         for j, v in enumerate(vector):
-            body.append(rect(left + label_w + j * cell, y + 4, cell - 1, 22, shade(v, most), '#e4e4e4'))
+            body.append(
+                rect(left + label_w + j * cell, y + 4, cell - 1, 22, shade(v, most), '#e4e4e4')
+            )
         if name.startswith('softmax'):
             best = sorted(range(len(vector)), key=lambda t: -vector[t])[:3]
-            body.append(text(left + label_w + len(vector) * cell + 8, y + 20, ', '.join(
-                f'{numbers["vocab"][t]} {vector[t]:.2f}' for t in best), 11, fill='#222'))
+            body.append(
+                text(
+                    left + label_w + len(vector) * cell + 8,
+                    y + 20,
+                    ', '.join(f'{numbers["vocab"][t]} {vector[t]:.2f}' for t in best),
+                    11,
+                    fill='#222',
+                )
+            )
         if 'attention' in name:
-            body.append(text(left + label_w + len(vector) * cell + 8, y + 20, ' '.join(
-                f'{v:.2f}' for v in vector), 11, fill='#222'))
+            body.append(
+                text(
+                    left + label_w + len(vector) * cell + 8,
+                    y + 20,
+                    ' '.join(f'{v:.2f}' for v in vector),
+                    11,
+                    fill='#222',
+                )
+            )
     return svg(width, height, body, 'One token through gpt()')
 
 
 def ladder(numbers):
     rungs = [rung for rung in RUNGS if rung in numbers]
-    labels = {'progression/train0.py': 'train0: counts', 'progression/train1.py': 'train1: MLP, by hand',
-              'progression/train2.py': 'train2: autograd', 'progression/train3.py': 'train3: attention',
-              'progression/train4.py': 'train4: heads, layers', 'microgpt.py': 'microgpt: Adam'}
+    labels = {
+        'progression/train0.py': 'train0: counts',
+        'progression/train1.py': 'train1: MLP, by hand',
+        'progression/train2.py': 'train2: autograd',
+        'progression/train3.py': 'train3: attention',
+        'progression/train4.py': 'train4: heads, layers',
+        'microgpt.py': 'microgpt: Adam',
+    }
     width, height, left, top, bar_h, gap = 760, 70 + 44 * (len(rungs) + 1) + 40, 190, 70, 30, 14
     lo, hi = 2.2, 3.75
     x = lambda loss: left + (width - left - 40) * (loss - lo) / (hi - lo)
-    body = [text(width / 2, 26, 'The ladder: the loss on 500 names no rung trained on (lower is better)', 16,
-                 'middle', 'bold'),
-            text(width / 2, 46, 'each rung trained for 1,000 steps, a name a step, seed 42', 12, 'middle',
-                 fill='#444')]
+    body = [
+        text(
+            width / 2,
+            26,
+            'The ladder: the loss on 500 names no rung trained on (lower is better)',
+            16,
+            'middle',
+            'bold',
+        ),
+        text(
+            width / 2,
+            46,
+            'each rung trained for 1,000 steps, a name a step, seed 42',
+            12,
+            'middle',
+            fill='#444',
+        ),
+    ]
     rows = [('a uniform guess', math.log(27))] + [(labels.get(r, r), numbers[r]) for r in rungs]
     for i, (label, loss) in enumerate(rows):
         y = top + i * (bar_h + gap)
-        body += [text(left - 10, y + bar_h / 2 + 4, label, 13, 'end'),
-                 rect(left, y, x(loss) - left, bar_h, '#bdbdbd' if i == 0 else '#4292c6'),
-                 text(x(loss) + 6, y + bar_h / 2 + 4, f'{loss:.3f}  (as unsure as {math.exp(loss):.1f} of 27)',
-                      12)]
+        body += [
+            text(left - 10, y + bar_h / 2 + 4, label, 13, 'end'),
+            rect(left, y, x(loss) - left, bar_h, '#bdbdbd' if i == 0 else '#4292c6'),
+            text(
+                x(loss) + 6,
+                y + bar_h / 2 + 4,
+                f'{loss:.3f}  (as unsure as {math.exp(loss):.1f} of 27)',
+                12,
+            ),
+        ]
     axis = top + len(rows) * (bar_h + gap)
     body.append(line(left, axis, width - 40, axis))
     for tick in [2.2, 2.4, 2.6, 2.8, 3.0, 3.2, 3.4]:
-        body += [line(x(tick), axis, x(tick), axis + 5), text(x(tick), axis + 19, f'{tick:.1f}', 11, 'middle')]
+        body += [
+            line(x(tick), axis, x(tick), axis + 5),
+            text(x(tick), axis + 19, f'{tick:.1f}', 11, 'middle'),
+        ]
     return svg(width, height, body, 'Held-out loss per rung of the ladder')
 
 
-PICTURES = {'loss_curve.svg': ('loss_curve', loss_curve), 'attention.svg': ('attention', attention),
-            'value_graph.svg': ('value_graph', value_graph), 'token_path.svg': ('token_path', token_path),
-            'ladder.svg': ('ladder', ladder)}
+PICTURES = {
+    'loss_curve.svg': ('loss_curve', loss_curve),
+    'attention.svg': ('attention', attention),
+    'value_graph.svg': ('value_graph', value_graph),
+    'token_path.svg': ('token_path', token_path),
+    'ladder.svg': ('ladder', ladder),
+}
 
 
 def draw(numbers):
@@ -359,7 +626,6 @@ def draw(numbers):
 
 
 if __name__ == '__main__':
-    os.chdir(ROOT)  # the rungs read input.txt from where they run
     if '--draw' in sys.argv[1:]:
         with open(NUMBERS, encoding='utf-8') as f:
             numbers = json.load(f)

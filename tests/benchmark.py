@@ -1,17 +1,20 @@
-"""Time full runs of microgpt: wall time, peak memory and the output, for one file or several side by side.
+"""Time full runs of microgpt: wall time, peak memory and the output, for one file or several side
+by side.
 
-A script, not a test (pytest does not collect it). Run it from the repository root with the interpreter
-you want to measure; each run is that interpreter running `python FILE` in a fresh directory that holds
-a copy of input.txt, exactly as a learner runs it:
+A script, not a test (pytest does not collect it). Run it from the repository root with the
+interpreter you want to measure; each run is that interpreter running `python FILE` in a fresh
+directory that holds a copy of input.txt, exactly as a learner runs it:
 
     python3 tests/benchmark.py                                  # one full run of ./microgpt.py
-    python3 tests/benchmark.py --runs 3 microgpt.py old.py      # alternating: microgpt, old, microgpt, ...
-    pypy3 tests/benchmark.py 200 n_embd=32                      # PyPy; 200 steps, a hyperparameter edited
+    python3 tests/benchmark.py --runs 3 microgpt.py old.py      # alternating: microgpt, old,
+                                                                  microgpt, ...
+    pypy3 tests/benchmark.py 200 n_embd=32                      # PyPy; 200 steps,
+                                                                  a hyperparameter edited
 
 Files are run in turn (run 1 of each, then run 2 of each, ...) so that a machine that gets slower or
 faster over time affects them alike. Peak memory is the child's maximum resident set size, from the
-operating system (Linux and macOS; Windows gives times only). Every run's output is compared with the
-first file's first run.
+operating system (Linux and macOS; Windows gives times only). Every run's output is compared with
+the first file's first run.
 """
 import hashlib
 import os
@@ -26,7 +29,8 @@ from edits import edited, parse
 
 
 def run(source):
-    """One run of `python microgpt.py` in a fresh directory: (seconds, peak MB or None, stdout bytes)."""
+    """One run of `python microgpt.py` in a fresh directory: (seconds, peak MB or None, stdout
+    bytes)."""
     directory = tempfile.mkdtemp(prefix='microgpt-bench-')
     try:
         with open(os.path.join(directory, 'microgpt.py'), 'w', encoding='utf-8') as f:
@@ -38,7 +42,8 @@ def run(source):
             if hasattr(os, 'wait4'):  # Unix: the child's peak memory comes with its exit status
                 _, status, usage = os.wait4(child.pid, 0)
                 child.returncode = status  # wait4 reaped it already
-                scale = 1 if sys.platform == 'darwin' else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+                # ru_maxrss: bytes on macOS, KiB on Linux
+                scale = 1 if sys.platform == 'darwin' else 1024
                 peak_mb = usage.ru_maxrss * scale / 1e6
             else:
                 status, peak_mb = child.wait(), None
@@ -72,7 +77,8 @@ def main():
             same = 'same output' if output == reference else 'OUTPUT DIFFERS from the first run'
             digest = hashlib.sha256(output).hexdigest()[:12]
             memory = f'{peak_mb:6.0f} MB' if peak_mb is not None else '     - MB'
-            print(f"run {r + 1}  {path:28s} {seconds:7.1f} s  {memory}  {same} ({digest})", flush=True)
+            print(f"run {r + 1}  {path:28s} {seconds:7.1f} s  {memory}  {same} ({digest})",
+                  flush=True)
             results[path].append((seconds, peak_mb))
     print()
     first_best = min(seconds for seconds, _ in results[files[0]])
@@ -81,7 +87,8 @@ def main():
         peaks = [mb for _, mb in results[path] if mb is not None]
         peak = f', peak {max(peaks):4.0f} MB' if peaks else ''
         ratio = f', {min(times) / first_best:.2f} x the first file' if len(files) > 1 else ''
-        print(f"{path:28s} best {min(times):7.1f} s, mean {sum(times) / len(times):7.1f} s{peak}{ratio}")
+        print(f"{path:28s} best {min(times):7.1f} s, mean {sum(times) / len(times):7.1f} s"
+              f"{peak}{ratio}")
 
 
 if __name__ == '__main__':

@@ -14,6 +14,7 @@ name), `params` (the weights the optimizer trains), `docs`, `uchars`, `BOS`, `do
 """
 import ast
 import contextlib
+import functools
 import gc
 import io
 import os
@@ -27,23 +28,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(os.environ.get('MICROGPT') or ROOT / 'microgpt.py').resolve()
-# The reference algorithm's first five losses with seed 42 on the names in input.txt: the figures any
-# faithful copy prints (the README shows the run they come from)
+# The reference algorithm's first five losses with seed 42 on the names in input.txt: the figures
+# any faithful copy prints (the README shows the run they come from)
 SPEC_LOSSES = ['3.3660', '3.4243', '3.1778', '3.0664', '3.2209']
 CHECK_EDITED = 'python -m pytest -m "not reference"'
-REFERENCE_NOTE = (f'This test pins a figure of the shipped model. If you changed the model on purpose, '
-                  f'this failure is expected: check your edit with {CHECK_EDITED}')
+REFERENCE_NOTE = (f'This test pins a figure of the shipped model. If you changed the model on '
+                  f'purpose, this failure is expected: check your edit with {CHECK_EDITED}')
 
 # Tolerances, one pair for every test; none is tuned per test.
-# Gradients are checked against central differences, (f(x + H) - f(x - H)) / 2H, in double precision.
-# Their error is about H**2 * |f'''| / 6 (truncation) plus eps * |f| / H (rounding, eps = 2.2e-16): with
-# H = 1e-6 and the functions here (|f| and |f'''| below about 100) that is under 1e-8 absolute; measured
-# over all the checks, at most 2.3e-9, under 4% of what a check allows. A gradient passes within RTOL
-# relative plus ATOL absolute of the estimate, while a wrong local derivative, a lost branch or a cut
-# path is off by a large fraction of the gradient itself.
-# Values computed two ways (by the script, and by a formula worked by hand in another order) differ only
-# by rounding, about 1e-16 relative per operation: `same` asks for agreement within 1e-12 relative
-# (1e-15 absolute, for values near 0), which leaves room for thousands of roundings and nothing else.
+# Gradients are checked against central differences, (f(x + H) - f(x - H)) / 2H, in double
+# precision. Their error is about H**2 * |f'''| / 6 (truncation) plus eps * |f| / H (rounding,
+# eps = 2.2e-16): with H = 1e-6 and the functions here (|f| and |f'''| below about 100) that is
+# under 1e-8 absolute; measured over all the checks, at most 2.3e-9, under 4% of what a check
+# allows. A gradient passes within RTOL relative plus ATOL absolute of the estimate, while a wrong
+# local derivative, a lost branch or a cut path is off by a large fraction of the gradient itself.
+# Values computed two ways (by the script, and by a formula worked by hand in another order) differ
+# only by rounding, about 1e-16 relative per operation: `same` asks for agreement within 1e-12
+# relative (1e-15 absolute, for values near 0), which leaves room for thousands of roundings and
+# nothing else.
 H, RTOL, ATOL = 1e-6, 1e-6, 1e-8
 
 
@@ -60,7 +62,8 @@ def top_level_names(path):
 
 
 DEFINED = top_level_names(SCRIPT)
-WHY_MISSING = {  # what a file may lack, and why: the lower rungs of the ladder (progression/) lack these
+# what a file may lack, and why: the lower rungs of the ladder (progression/) lack these
+WHY_MISSING = {
     'Value': 'it has no autograd (train0 counts; train1 works out its gradients by hand, and '
              'tests/test_ladder.py checks them)',
     'gpt': 'its model sees only the current token: no gpt(), no attention, no KV cache',
@@ -73,7 +76,8 @@ WHY_MISSING = {  # what a file may lack, and why: the lower rungs of the ladder 
 
 
 def needs(*names):
-    """A mark that skips a test, saying why, when the file under test does not define all of names."""
+    """A mark that skips a test, saying why, when the file under test does not define all of
+    names."""
     missing = [name for name in names if name not in DEFINED]
     why = '; '.join(f'{SCRIPT.name} has no {name}: {WHY_MISSING.get(name, "the check needs it")}'
                     for name in missing)
@@ -81,7 +85,8 @@ def needs(*names):
 
 
 def require(*names):
-    """At the top of a test module: skip the whole module, saying why, if the file lacks any of names."""
+    """At the top of a test module: skip the whole module, saying why, if the file lacks any of
+    names."""
     mark = needs(*names)
     if mark.args[0]:
         pytest.skip(mark.kwargs['reason'], allow_module_level=True)
@@ -96,29 +101,47 @@ def empty_cache(mg):
 
 
 def value_of(loss):
-    """A document's loss as a number, whatever document_loss returns: a Value, a plain number (train0),
-    or a number with its hand-worked gradients (train1)."""
+    """A document's loss as a number, whatever document_loss returns: a Value, a plain number
+    (train0), or a number with its hand-worked gradients (train1)."""
     loss = loss[0] if isinstance(loss, tuple) else loss
     return getattr(loss, 'data', loss)
 
 
+@functools.lru_cache(maxsize=None)
+def short_cell(path):
+    """What a file prints run as a notebook cell runs it (its last block too) in the repository
+    root, edited to one step and samples of one token at most (the fewest forward passes); run
+    once, then remembered."""
+    cell = edit((ROOT / path).read_text(encoding='utf-8'), num_steps=1, block_size=1)
+    here = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as out, no_cycle_collector():
+            exec(compile(cell, path, 'exec'), {'__name__': '__main__'})
+    finally:
+        os.chdir(here)
+    return out.getvalue()
+
+
 def weights(mg):
-    """Every number the model has learned, in order: its weights (Values, or plain numbers in train1),
-    or train0's counts."""
+    """Every number the model has learned, in order: its weights (Values, or plain numbers in
+    train1), or train0's counts."""
     matrices = mg.state_dict.values() if hasattr(mg, 'state_dict') else [mg.counts]
     return [getattr(w, 'data', w) for mat in matrices for row in mat for w in row]
 
 
 def pytest_configure(config):
-    config.addinivalue_line('markers', 'reference: pins a figure of the shipped model; an edit to the '
-                                       f'model is expected to change it (leave these out: {CHECK_EDITED})')
+    config.addinivalue_line('markers', 'reference: pins a figure of the shipped model; an edit to '
+                                       'the model is expected to change it '
+                                       f'(leave these out: {CHECK_EDITED})')
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """A failing `reference` test says, under its traceback, that an edit is expected to fail it."""
     report = (yield).get_result()
-    if report.failed and item.get_closest_marker('reference') and hasattr(report.longrepr, 'addsection'):
+    if (report.failed and item.get_closest_marker('reference')
+            and hasattr(report.longrepr, 'addsection')):
         report.longrepr.addsection('a reference figure', REFERENCE_NOTE)
 
 
@@ -126,18 +149,21 @@ NOTES = []  # lines for the end of the run: what the suite could not check here,
 
 
 def pytest_collection_modifyitems(items):
-    """Tests that wait for other processes (other interpreters, nested runs) go last, and their modules
-    start those processes as soon as collection is done: they run on a second core beside the rest."""
+    """Tests that wait for other processes (other interpreters, nested runs) go last, and their
+    modules start those processes as soon as collection is done: they run on a second core beside
+    the rest."""
     items.sort(key=lambda item: hasattr(item.module, 'start_in_background'))
 
 
 def pytest_collection_finish(session):
-    for module in {item.module for item in session.items if hasattr(item.module, 'start_in_background')}:
+    for module in {item.module for item in session.items
+                   if hasattr(item.module, 'start_in_background')}:
         module.start_in_background()
 
 
 def pytest_terminal_summary(terminalreporter):
-    failed_reference = [r for r in terminalreporter.stats.get('failed', []) if 'reference' in r.keywords]
+    failed_reference = [r for r in terminalreporter.stats.get('failed', [])
+                        if 'reference' in r.keywords]
     if failed_reference:
         terminalreporter.write_sep('-', f'{len(failed_reference)} reference test(s) failed')
         terminalreporter.write_line(REFERENCE_NOTE)
@@ -156,7 +182,8 @@ def assert_close(analytic, numeric, what='', source='backward()'):
 
 @contextlib.contextmanager
 def no_cycle_collector():
-    """Speed for tests that build many graphs, as the script does: the graphs have no cycles to collect."""
+    """Speed for tests that build many graphs, as the script does: the graphs have no cycles to
+    collect."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -169,15 +196,16 @@ def no_cycle_collector():
 def edit(source, **hyperparameters):
     """Change top-level assignments such as `n_layer = 1` in place, as a reader edits the file."""
     for name, value in hyperparameters.items():
-        source, found = re.subn(rf'^{name} = .*$', f'{name} = {value!r}', source, count=1, flags=re.M)
+        source, found = re.subn(rf'^{name} = .*$', f'{name} = {value!r}', source, count=1,
+                                flags=re.M)
         assert found == 1, f'{SCRIPT.name} has no top-level `{name} = ...` line'
     return source
 
 
 def load(cwd=ROOT, path=None, **hyperparameters):
     """A fresh copy of the module microgpt.py (or the file at path) defines: data, tokenizer, model,
-    nothing trained; read from input.txt in `cwd`. Fresh each time: the seed is set again and no other
-    test's training leaks in."""
+    nothing trained; read from input.txt in `cwd`. Fresh each time: the seed is set again and no
+    other test's training leaks in."""
     path = Path(path or SCRIPT)
     source = edit(path.read_text(encoding='utf-8'), **hyperparameters)
     module = types.ModuleType('microgpt')
@@ -198,8 +226,8 @@ class Stop(Exception):
 
 
 def train_steps(mg, steps):
-    """Run the script's own train() for its first `steps` steps (num_steps as it is, so the learning rate
-    decays as in a full run), then stop it. Returns what it printed, one string per step."""
+    """Run the script's own train() for its first `steps` steps (num_steps as it is, so the learning
+    rate decays as in a full run), then stop it. Returns what it printed, one string per step."""
     real_document_loss, calls = mg.document_loss, []
     def document_loss(doc):
         if len(calls) == steps:
@@ -228,7 +256,8 @@ def trained_matrices(mg):
     """The names of the state_dict matrices whose weights are in params: the ones training changes.
     A matrix left out of params (frozen base weights under LoRA, say) is not among them."""
     in_params = {id(p) for p in mg.params}
-    return [name for name, mat in mg.state_dict.items() if any(id(p) in in_params for row in mat for p in row)]
+    return [name for name, mat in mg.state_dict.items()
+            if any(id(p) in in_params for row in mat for p in row)]
 
 
 def run_script(directory, env=None, wrapper=None, **hyperparameters):

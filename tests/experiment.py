@@ -1,21 +1,22 @@
-"""Did an edit help? Train microgpt.py (or a rung of the ladder) as it stands, and measure it on names
-it never trained on.
+"""Did an edit help? Train microgpt.py (or a rung of the ladder) as it stands, and measure it on
+names it never trained on.
 
 A script, not a test (pytest does not collect it). Run it from the repository root:
 
     python3 tests/experiment.py                    # the default run: 1000 steps of ./microgpt.py
     python3 tests/experiment.py 3000               # more steps (an edit of num_steps)
-    python3 tests/experiment.py n_embd=32          # a hyperparameter edited, as a reader edits the file
+    python3 tests/experiment.py n_embd=32          # a hyperparameter edited,
+                                                     as a reader edits the file
     MICROGPT=my_copy.py python3 tests/experiment.py   # another version of the file
     MICROGPT=progression/train3.py python3 tests/experiment.py   # a rung of the ladder
 
 It trains with the file's own train(), exactly as `python microgpt.py` does, then prints:
 - the mean training loss of the last 100 steps (one document a step, so one step's loss is noisy);
 - the mean loss on held-out names: the last 500 documents after the shuffle, which no run of up to
-  31,533 steps trains on; and e to that loss, the "effective choices": as unsure as a fair pick among
-  that many tokens, out of vocab_size (27 for the names);
-- of 200 sampled names (the first 20 are the 20 samples `python microgpt.py` prints, and the first five
-  of them are shown): how many are real names, a line of input.txt, split into those the run
+  31,533 steps trains on; and e to that loss, the "effective choices": as unsure as a fair pick
+  among that many tokens, out of vocab_size (27 for the names);
+- of 200 sampled names (the first 20 are the 20 samples `python microgpt.py` prints, and the first
+  five of them are shown): how many are real names, a line of input.txt, split into those the run
   trained on and those it never saw;
 - seconds per training step, and the graph nodes one step's forward pass builds (the mean over the
   first 20 documents; a rung without autograd builds none);
@@ -39,7 +40,8 @@ if others:
     sys.exit(f'experiment: {others[0]!r} is neither a number of steps nor an edit like n_embd=32')
 source = edited('experiment', path, edits)
 mg = types.ModuleType('microgpt')
-exec(compile(source, path, 'exec'), mg.__dict__)  # loads the data and builds the model, as an import does
+# loads the data and builds the model, as an import does
+exec(compile(source, path, 'exec'), mg.__dict__)
 if mg.num_steps > len(mg.docs) - HELD_OUT:
     sys.exit(f'experiment: {mg.num_steps} steps would train on the held-out names; use at most '
              f'{len(mg.docs) - HELD_OUT}')
@@ -57,14 +59,16 @@ def recording_document_loss(doc):  # train() calls this once a step: note the st
 mg.document_loss = recording_document_loss
 
 if sys.implementation.name == 'cpython':
-    gc.disable()  # as the script does while training (see its last lines), here for the measuring too
+    # as the script does while training (see its last lines), here for the measuring too
+    gc.disable()
 start = time.perf_counter()
 mg.train()
 seconds = time.perf_counter() - start
 mg.document_loss = train_document_loss
 print()
 
-samples = [mg.sample() for _ in range(SAMPLES)]  # the first 20 are those `python microgpt.py` prints
+# the first 20 are those `python microgpt.py` prints
+samples = [mg.sample() for _ in range(SAMPLES)]
 trained_on = {mg.docs[step % len(mg.docs)] for step in range(mg.num_steps)}
 real = set(mg.docs)
 seen = sum(name in trained_on for name in samples)
@@ -74,7 +78,8 @@ held_out = sum(value_of(mg.document_loss(doc)) for doc in mg.docs[-HELD_OUT:]) /
 made = [0]
 if hasattr(mg, 'Value'):
     plain_init = mg.Value.__init__
-    def counting_init(self, *args):  # counts the nodes made, while 20 forward passes run (not timed)
+    # counts the nodes made, while 20 forward passes run (not timed)
+    def counting_init(self, *args):
         made[0] += 1
         plain_init(self, *args)
     mg.Value.__init__ = counting_init
@@ -87,7 +92,8 @@ curve = [sum(losses[i:i + block]) / len(losses[i:i + block]) for i in range(0, l
 edited = ' '.join(f'{k}={v}' for k, v in edits.items())
 print(f"{path}{' (' + edited + ')' if edited else ''}: {mg.num_steps} steps, "
       f"python {sys.version.split()[0]} ({sys.implementation.name}) on {platform.machine()}")
-print(f"train loss, mean of the last 100 steps:        {sum(losses[-100:]) / len(losses[-100:]):.4f}")
+print(f"train loss, mean of the last 100 steps:        "
+      f"{sum(losses[-100:]) / len(losses[-100:]):.4f}")
 print(f"held-out loss, {HELD_OUT} names never trained on:    {held_out:.4f}")
 print(f"effective choices, e to the held-out loss:     {math.exp(held_out):.1f} of {mg.vocab_size}")
 print(f"sampled names that are real names:             {seen + unseen} of {SAMPLES}: "

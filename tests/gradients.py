@@ -1,5 +1,5 @@
-"""A model's gradients against finite differences of its loss, whoever works them out: backward() in a
-file with autograd, or the file itself in train1, which writes the chain rule out by hand.
+"""A model's gradients against finite differences of its loss, whoever works them out: backward() in
+a file with autograd, or the file itself in train1, which writes the chain rule out by hand.
 
 tests/test_model.py checks the file under test this way; tests/test_ladder.py checks every rung.
 """
@@ -23,13 +23,15 @@ class ByAutograd:
         self.clear()
         with no_cycle_collector():
             self.loss_fn().backward()
-        grads = {name: [[p.grad for p in row] for row in mat] for name, mat in self.mg.state_dict.items()}
+        grads = {name: [[p.grad for p in row] for row in mat]
+                 for name, mat in self.mg.state_dict.items()}
         self.clear()
         return grads
 
     def clear(self):
-        """Every weight's .grad to 0: those in params, and the frozen ones left out of it (LoRA's base
-        weights, say), which still get a gradient in every backward() and which no optimizer clears."""
+        """Every weight's .grad to 0: those in params, and the frozen ones left out of it (LoRA's
+        base weights, say), which still get a gradient in every backward() and which no optimizer
+        clears."""
         for p in getattr(self.mg, 'params', []):
             p.grad = 0
         for mat in self.mg.state_dict.values():
@@ -45,7 +47,8 @@ class ByAutograd:
 
 
 class ByHand(ByAutograd):
-    """loss_fn() gives the loss and the gradients the file worked out itself (train1's document_loss)."""
+    """loss_fn() gives the loss and the gradients the file worked out itself (train1's
+    document_loss)."""
     source = 'by hand'
 
     def loss(self):
@@ -76,11 +79,11 @@ def finite_difference(model, name, r, c):
 
 
 def check_weights(model, picks_per_matrix, seed=0, skip=()):
-    """Work out the gradient once, then compare some weights of every matrix in state_dict with finite
-    differences of the loss: the weight with the largest gradient, `picks_per_matrix` drawn at random
-    among those with a gradient, and one drawn among those without: finite differences must find 0
-    there as well (an expert a router did not choose, a token not in the document, LoRA's A while B is
-    0). Returns how many of the compared gradients were not zero."""
+    """Work out the gradient once, then compare some weights of every matrix in state_dict with
+    finite differences of the loss: the weight with the largest gradient, `picks_per_matrix` drawn
+    at random among those with a gradient, and one drawn among those without: finite differences
+    must find 0 there as well (an expert a router did not choose, a token not in the document,
+    LoRA's A while B is 0). Returns how many of the compared gradients were not zero."""
     with no_cycle_collector():
         grads = model.gradients()
         rng = random.Random(seed)
@@ -96,8 +99,8 @@ def check_weights(model, picks_per_matrix, seed=0, skip=()):
             picks |= set(rng.sample(still, min(1, len(still))))
             try:
                 for r, c in sorted(picks):
-                    assert_close(grad[r][c], finite_difference(model, name, r, c), f'{name}[{r}][{c}]',
-                                 model.source)
+                    assert_close(grad[r][c], finite_difference(model, name, r, c),
+                                 f'{name}[{r}][{c}]', model.source)
                     nonzero += grad[r][c] != 0
                 right.append(name)
             except AssertionError as error:
@@ -110,9 +113,9 @@ def check_weights(model, picks_per_matrix, seed=0, skip=()):
 
 def check_directions(model, seed=0):
     """For each matrix, move all its weights at once along a random direction and compare the change
-    in the loss with the one the gradient predicts (the sum of each weight's gradient times its share
-    of the move). Two forward passes a matrix, and a wrong gradient at any weight of it shows, where
-    check_weights looks at a few weights only."""
+    in the loss with the one the gradient predicts (the sum of each weight's gradient times its
+    share of the move). Two forward passes a matrix, and a wrong gradient at any weight of it shows,
+    where check_weights looks at a few weights only."""
     with no_cycle_collector():
         grads = model.gradients()
         rng = random.Random(seed)
@@ -120,7 +123,8 @@ def check_directions(model, seed=0):
             cells = [(r, c) for r in range(len(grad)) for c in range(len(grad[0]))]
             direction = [rng.gauss(0, 1) for _ in cells]
             norm = sum(d * d for d in direction) ** 0.5
-            direction = [d / norm for d in direction]  # a unit step: the same error bounds as one weight's
+            # a unit step: the same error bounds as one weight's
+            direction = [d / norm for d in direction]
             start = [model.get(name, r, c) for r, c in cells]
             moved = []
             for sign in (1, -1):
@@ -131,7 +135,8 @@ def check_directions(model, seed=0):
                 model.set(name, r, c, x)
             predicted = sum(grad[r][c] * d for (r, c), d in zip(cells, direction))
             assert_close(predicted, (moved[0] - moved[1]) / (2 * H),
-                         f'{name}, all its weights moved at once along a random direction', model.source)
+                         f'{name}, all its weights moved at once along a random direction',
+                         model.source)
 
 
 def fresh_weights(model, seed=7):

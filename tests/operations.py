@@ -1,11 +1,13 @@
-"""The operations of a file's autograd, found by looking at it, and checked against finite differences.
+"""The operations of a file's autograd, found by looking at it, and checked against finite
+differences.
 
-An operation a learner adds is found and checked by name, without a test written for it: every method
-of Value (but the engine's own: __init__, build_topo, backward), and every function of the file but the
-model's own (which the suite knows by name: linear, softmax, rmsnorm, gpt, document_loss, ...). Each is
-called with Values, plain numbers and lists of Values as its arguments; the ways that give a Value (or a
-list of Values, which a random weighted sum turns into one) are checked. tests/test_autograd.py checks
-the file under test this way, and tests/test_ladder.py every rung of the ladder that has a Value.
+An operation a learner adds is found and checked by name, without a test written for it: every
+method of Value (but the engine's own: __init__, build_topo, backward), and every function of the
+file but the model's own (which the suite knows by name: linear, softmax, rmsnorm, gpt,
+document_loss, ...). Each is called with Values, plain numbers and lists of Values as its arguments;
+the ways that give a Value (or a list of Values, which a random weighted sum turns into one) are
+checked. tests/test_autograd.py checks the file under test this way, and tests/test_ladder.py every
+rung of the ladder that has a Value.
 """
 import inspect
 import itertools
@@ -16,13 +18,15 @@ import pytest
 
 from conftest import H, NOTES, assert_close
 
-POINTS = [-1.7, -0.6, -0.2, 0.3, 0.8, 1.4, 2.3]  # where to try an operation: both signs, near 0 and not
+# where to try an operation: both signs, near 0 and not
+POINTS = [-1.7, -0.6, -0.2, 0.3, 0.8, 1.4, 2.3]
 NUMBERS = [2, 3, -1, 0.5, -1.5]  # plain-number arguments: a constant, an exponent for **, a bound
 VECTOR = 3  # a list of Values given as an argument holds this many
 ENOUGH = 3  # ways of calling it at which an operation must be checked
 NOT_OPERATIONS = ('__init__', 'backward', 'build_topo')  # the engine itself, not operations
-THE_MODEL = ('matrix', 'linear', 'softmax', 'rmsnorm', 'gpt', 'mlp', 'bigram', 'document_loss', 'train',
-             'sample', 'linear_backward', 'gradient_check')  # the file's own model: tested by name
+# the file's own model: tested by name
+THE_MODEL = ('matrix', 'linear', 'softmax', 'rmsnorm', 'gpt', 'mlp', 'bigram', 'document_loss',
+             'train', 'sample', 'linear_backward', 'gradient_check')
 
 
 def weighted_sum(outputs, seed):
@@ -33,8 +37,8 @@ def weighted_sum(outputs, seed):
 
 
 def gradient_errors(Value, f, xs, what):
-    """Build f from Values at xs, run backward() once, and compare every input's gradient with central
-    differences of f. Returns the inputs. `what` names the check in a failure's message."""
+    """Build f from Values at xs, run backward() once, and compare every input's gradient with
+    central differences of f. Returns the inputs. `what` names the check in a failure's message."""
     inputs = [Value(x) for x in xs]
     f(*inputs).backward()
     for i, x in enumerate(xs):
@@ -46,8 +50,8 @@ def gradient_errors(Value, f, xs, what):
 
 
 def candidates(mg):
-    """The operations to check in the module mg: Value's methods but the engine's own, as 'Value.name',
-    and the file's functions but the model's own, as 'name'."""
+    """The operations to check in the module mg: Value's methods but the engine's own, as
+    'Value.name', and the file's functions but the model's own, as 'name'."""
     methods = [f'Value.{name}' for name, attr in vars(mg.Value).items()
                if inspect.isfunction(attr) and name not in NOT_OPERATIONS]
     functions = [name for name, attr in vars(mg).items()
@@ -57,17 +61,21 @@ def candidates(mg):
 
 
 def operation(mg, name):
-    return getattr(mg.Value, name.split('.', 1)[1]) if name.startswith('Value.') else getattr(mg, name)
+    return (getattr(mg.Value, name.split('.', 1)[1]) if name.startswith('Value.')
+            else getattr(mg, name))
 
 
 def tries(mg, name):
-    """The ways to call an operation: lists of (parameter name, kind, x), where kind is 'value' (x is
-    where the Value is), 'number' (x is the number) or 'vector' (x holds where each Value is). A
-    method's self is a Value; every other argument is tried as each kind, and arguments with defaults
-    keep them. So `clamp(lo, hi)` is tried with numbers for lo and hi, and with Values for them too."""
+    """The ways to call an operation: lists of (parameter name, kind, x), where kind is 'value' (x
+    is where the Value is), 'number' (x is the number) or 'vector' (x holds where each Value is). A
+    method's self is a Value; every other argument is tried as each kind, and arguments with
+    defaults keep them. So `clamp(lo, hi)` is tried with numbers for lo and hi, and with Values for
+    them too."""
     parameters = [p.name for p in inspect.signature(operation(mg, name)).parameters.values()
-                  if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    fixed, names = (parameters[:1], parameters[1:]) if name.startswith('Value.') else ([], parameters)
+                  if p.default is p.empty
+                  and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    fixed, names = ((parameters[:1], parameters[1:]) if name.startswith('Value.')
+                    else ([], parameters))
     ways = []
     for kinds in itertools.product(['value', 'number', 'vector'], repeat=len(names)):
         for i, x in enumerate(POINTS):
@@ -104,13 +112,14 @@ def describe(name, way):
                 else '[' + ', '.join(f'Value({v})' for v in x) + ']')
     args = [show(kind, x) for _, kind, x in way]
     if name.startswith('Value.'):
-        return f'{name}(' + ', '.join([args[0]] + [f'{n}={a}' for (n, _, _), a in zip(way[1:], args[1:])]) + ')'
+        return f'{name}(' + ', '.join(
+            [args[0]] + [f'{n}={a}' for (n, _, _), a in zip(way[1:], args[1:])]) + ')'
     return f'{name}(' + ', '.join(f'{n}={a}' for (n, _, _), a in zip(way, args)) + ')'
 
 
 def result(Value, f, xs):
-    """f on Values at xs, or None where it cannot be called that way (the log of a negative number, a
-    Value exponent, a number or a list where the operation wants something else)."""
+    """f on Values at xs, or None where it cannot be called that way (the log of a negative number,
+    a Value exponent, a number or a list where the operation wants something else)."""
     try:
         return f(*[Value(x) for x in xs])
     except Exception:  # any failure means: it is not called this way
@@ -118,13 +127,15 @@ def result(Value, f, xs):
 
 
 def defined_around(Value, f, xs):
-    """True if f gives a Value with a real, finite value at xs and a step H either side of each input."""
+    """True if f gives a Value with a real, finite value at xs and a step H either side of each
+    input."""
     if not xs:
         return False
     for i in range(len(xs)):
         for step in (0, H, -H):
             out = result(Value, f, xs[:i] + [xs[i] + step] + xs[i + 1:])
-            if not (isinstance(out, Value) and isinstance(out.data, (int, float)) and math.isfinite(out.data)):
+            if not (isinstance(out, Value) and isinstance(out.data, (int, float))
+                    and math.isfinite(out.data)):
                 return False
     return True
 
@@ -138,8 +149,9 @@ def assert_one_local_derivative_per_input(out, what):
         if id(node) not in seen:
             seen.add(id(node))
             n, m = len(node._children), len(node._local_grads)
-            assert n == m, (f'{what} makes a node with {n} inputs but {m} local derivatives: there must be '
-                            f'one for each input (backward() pairs them up, and would drop the rest)')
+            assert n == m, (f'{what} makes a node with {n} inputs but {m} local derivatives: there '
+                            f'must be one for each input (backward() pairs them up, and would drop '
+                            f'the rest)')
             stack.extend(node._children)
 
 
@@ -149,8 +161,8 @@ def check_operation(mg, name, where=''):
     Value = mg.Value
     ways = [(way, *as_function(mg, name, way)) for way in tries(mg, name)]
     if not any(isinstance(result(Value, f, xs), Value) for _, f, xs in ways):
-        NOTES.append(f'{where}{name}: not checked as an operation: called with Values, numbers and lists '
-                     f'of Values, it never gave a Value')
+        NOTES.append(f'{where}{name}: not checked as an operation: called with Values, numbers and '
+                     f'lists of Values, it never gave a Value')
         pytest.skip(f'{name} gives no Value: not an operation')
     usable = [(way, f, xs) for way, f, xs in ways if defined_around(Value, f, xs)]
     if len(usable) < ENOUGH:

@@ -8,11 +8,11 @@ interpreter you want to measure:
     python3 tests/phases.py 200 n_embd=32  # a hyperparameter edited, as a reader edits the file
     MICROGPT=my_copy.py python3 tests/phases.py   # another version of the file
 
-It wraps the file's own document_loss() (the forward pass) and Value.backward(); the rest of a step is
-Adam's update. Then, on graphs of the first 50 documents built afresh, it times the topological sort
-(build_topo) alone and the whole backward() alone: their ratio splits backward() into the sort and the
-chain rule. CPython's cycle collector is paused, as the script pauses it. On PyPy it also prints the
-share of the time its garbage collector took.
+It wraps the file's own document_loss() (the forward pass) and Value.backward(); the rest of a step
+is Adam's update. Then, on graphs of the first 50 documents built afresh, it times the topological
+sort (build_topo) alone and the whole backward() alone: their ratio splits backward() into the sort
+and the chain rule. CPython's cycle collector is paused, as the script pauses it. On PyPy it also
+prints the share of the time its garbage collector took.
 """
 import contextlib
 import gc
@@ -66,7 +66,8 @@ spent['update'] += time.perf_counter() - last[0]
 collected = (gc.get_stats().total_gc_time - collected) / 1000 if pypy else 0
 mg.document_loss, mg.Value.backward = real_document_loss, real_backward
 
-sort = whole = 0.0  # backward() split: the sort alone, and all of backward(), on graphs built afresh
+# backward() split: the sort alone, and all of backward(), on graphs built afresh
+sort = whole = 0.0
 for doc in mg.docs[:50]:
     loss = mg.document_loss(doc)
     start = time.perf_counter()
@@ -83,6 +84,7 @@ total = sum(spent.values())
 print(f"python {sys.version.split()[0]} ({sys.implementation.name}), {steps} steps: "
       f"{total / steps * 1000:.1f} ms a step")
 print(f"  forward {spent['forward'] / total:.0%}, backward {spent['backward'] / total:.0%} "
-      f"(sort {sort / whole:.0%} of it, chain rule {1 - sort / whole:.0%}), update {spent['update'] / total:.0%}")
+      f"(sort {sort / whole:.0%} of it, chain rule {1 - sort / whole:.0%}), "
+      f"update {spent['update'] / total:.0%}")
 if pypy:
     print(f'  the garbage collector, within those: {collected / total:.0%}')

@@ -1,7 +1,8 @@
-"""Every operation of Value, and the building blocks linear, softmax and rmsnorm, against finite differences.
+"""Every operation of Value, and the building blocks linear, softmax and rmsnorm, against finite
+differences.
 
-The suite finds the operations itself (tests/operations.py), so an operation a learner adds is checked
-by name without a test written for it.
+The suite finds the operations itself (tests/operations.py), so an operation a learner adds is
+checked by name without a test written for it.
 """
 import math
 import random
@@ -14,14 +15,16 @@ import pytest
 from conftest import ROOT, SCRIPT, load, needs, require, same
 
 require('Value')
-from operations import candidates, check_operation, gradient_errors, weighted_sum  # noqa: E402 (needs Value)
+from operations import (candidates, check_operation, gradient_errors,  # noqa: E402 (needs Value)
+                        weighted_sum)
 
 mg = load()  # the real microgpt.py: these tests use its Value, linear, softmax and rmsnorm
 Value = mg.Value
 
 
 def check_gradients(f, xs, reference=None):
-    """As gradient_errors, and if given, the forward value against `reference` worked on plain floats."""
+    """As gradient_errors, and if given, the forward value against `reference` worked on plain
+    floats."""
     if reference is not None:
         assert f(*map(Value, xs)).data == same(reference(*xs))
     return gradient_errors(Value, f, xs, 'check')
@@ -36,9 +39,9 @@ def test_every_operation_against_finite_differences(name):
 
 def test_the_suite_finds_the_operations_of_the_reference():
     found = set(candidates(mg))
-    assert {f'Value.{name}' for name in ['__add__', '__mul__', '__pow__', 'log', 'exp', 'relu', '__neg__',
-                                         '__radd__', '__sub__', '__rsub__', '__rmul__', '__truediv__',
-                                         '__rtruediv__']} <= found
+    assert {f'Value.{name}' for name in ['__add__', '__mul__', '__pow__', 'log', 'exp', 'relu',
+                                         '__neg__', '__radd__', '__sub__', '__rsub__', '__rmul__',
+                                         '__truediv__', '__rtruediv__']} <= found
 
 
 # --- Hand-written cases, for what the search above does not pin ---
@@ -54,7 +57,8 @@ OPERATIONS = {  # name: (the operation on Values, the same on floats, where it i
     'relu, negative side': (lambda a: a.relu(), lambda a: max(a, 0.0), [-0.8]),
     'number - v': (lambda a: 2 - a, lambda a: 2 - a, [0.6]),
     'number / v': (lambda a: 3 / a, lambda a: 3 / a, [0.6]),
-    'sum() of Values': (lambda a, b, c: sum([a, b, c]), lambda a, b, c: a + b + c, [0.1, -0.2, 0.3]),
+    'sum() of Values': (lambda a, b, c: sum([a, b, c]), lambda a, b, c: a + b + c,
+                        [0.1, -0.2, 0.3]),
 }
 
 
@@ -76,7 +80,8 @@ def test_a_value_used_in_several_places_gets_the_sum_of_its_gradients():
         return c * c + c.exp() + (c + a).log() + a / (c + 3) + a.relu()
     a, b = check_gradients(branching, [0.7, 1.1])
     # worked by hand: d/da of a^2 b^2 + e^(ab) + log(ab + a) + a / (ab + 3) + a
-    da = 2 * 0.7 * 1.1 ** 2 + 1.1 * math.exp(0.77) + (1.1 + 1) / (0.77 + 0.7) + 3 / (0.77 + 3) ** 2 + 1
+    da = (2 * 0.7 * 1.1 ** 2 + 1.1 * math.exp(0.77) + (1.1 + 1) / (0.77 + 0.7)
+          + 3 / (0.77 + 3) ** 2 + 1)
     assert a.grad == same(da)
 
 
@@ -104,7 +109,8 @@ def chain(depth):  # a graph `depth` nodes deep: x + 1 + 1 + ...
 x, leaf = chain(limit - 100)
 x.backward()
 print('below the limit:', leaf.grad == 1)
-x, leaf = chain(100 * limit)  # far past it: PyPy's limit is on stack space, and compiled code takes less
+# far past it: PyPy's limit is on stack space, and compiled code takes less
+x, leaf = chain(100 * limit)
 try:
     x.backward()
     print('past the limit:', 'right gradient' if leaf.grad == 1 else 'WRONG gradient')
@@ -115,12 +121,15 @@ except RecursionError:
 
 def test_a_graph_deeper_than_the_recursion_limit_stops_with_a_recursion_error(tmp_path):
     # In a child process: an interpreter whose stack overflows dies, and would take pytest with it.
-    # The depth is the file's own limit (Python's default, 1000), whatever it is set to. A backward()
-    # that sorts without recursion (see the README's "Make it faster") gets the gradient right instead.
+    # The depth is the file's own limit (Python's default, 1000), whatever it is set to. A
+    # backward() that sorts without recursion (progression/README.md shows one) gets the gradient
+    # right instead.
     shutil.copy(ROOT / 'input.txt', tmp_path)
     shutil.copy(SCRIPT, tmp_path / 'microgpt.py')
-    result = subprocess.run([sys.executable, '-c', DEPTH_CHECK], cwd=tmp_path, capture_output=True, timeout=60)
-    assert result.returncode == 0, f'the interpreter died ({result.returncode}): {result.stderr.decode()}'
+    result = subprocess.run([sys.executable, '-c', DEPTH_CHECK], cwd=tmp_path, capture_output=True,
+                            timeout=60)
+    assert result.returncode == 0, (f'the interpreter died ({result.returncode}): '
+                                    f'{result.stderr.decode()}')
     below, past = result.stdout.decode().splitlines()
     assert below == 'below the limit: True'
     assert past in ('past the limit: RecursionError', 'past the limit: right gradient'), past
@@ -133,7 +142,8 @@ def values(xs):
 
 
 def check_block(block, xs, seed=0):
-    """Gradients of a weighted sum of block(inputs) with respect to every input, against finite differences."""
+    """Gradients of a weighted sum of block(inputs) with respect to every input, against finite
+    differences."""
     check_gradients(lambda *inputs: weighted_sum(block(list(inputs)), seed), xs)
 
 
@@ -148,7 +158,8 @@ def test_linear_gradients_for_every_input_and_weight():
     check_block(block, xs)
     rows = [xs[n_in + r * n_in:n_in + (r + 1) * n_in] for r in range(n_out)]
     out = mg.linear(values(xs[:n_in]), [values(row) for row in rows])
-    assert [o.data for o in out] == same([sum(w * x for w, x in zip(row, xs[:n_in])) for row in rows])
+    assert [o.data for o in out] == same([sum(w * x for w, x in zip(row, xs[:n_in]))
+                                          for row in rows])
 
 
 def test_softmax_gradients_for_every_input():

@@ -1,17 +1,19 @@
-"""Changed copies of microgpt.py, checked as a learner checks them: `python -m pytest -m "not reference"`
-with MICROGPT naming the copy. These are nested runs of this suite; they leave out this file and the
-checks of other interpreters and of the ladder (MICROGPT_NESTED=1), which test the suite and the machine.
+"""Changed copies of microgpt.py, checked as a learner checks them:
+`python -m pytest -m "not reference"` with MICROGPT naming the copy. These are nested runs of this
+suite; they leave out this file and the checks of other interpreters and of the ladder
+(MICROGPT_NESTED=1), which test the suite and the machine.
 
-- Homework a course assigns, all in one copy (tests/solutions.py): GELU (on a new `tanh`), LoRA on the
-  queries (B starts at 0, the base weights frozen: left out of params), rotary embeddings on the queries
-  and keys (wpe removed), a top-2 mixture of experts in place of the MLP, momentum SGD in place of Adam,
-  and a `clamp(lo, hi)` operation. The check must pass.
-- The classic mistakes, each planted in that copy alone: the check must fail, naming what is wrong. Each
-  runs here, in this process, the one check that names it (an operation's, or a test of test_model.py),
-  on the mistaken copy: the whole check runs the same code, and fails the same way.
-- The rungs a learner may check: progression/train3.py (single-head attention) and progression/faster.py
-  (fewer, bigger nodes) pass the check; faster.py prints what microgpt.py prints, byte for byte.
-- The README's sort without recursion, applied to the shipped file: the same bytes, and any depth.
+- Homework a course assigns, all in one copy (tests/solutions.py): GELU (on a new `tanh`), LoRA on
+  the queries (B starts at 0, the base weights frozen: left out of params), rotary embeddings on the
+  queries and keys (wpe removed), a top-2 mixture of experts in place of the MLP, momentum SGD in
+  place of Adam, and a `clamp(lo, hi)` operation. The check must pass.
+- The classic mistakes, each planted in that copy alone: the check must fail, naming what is wrong.
+  Each runs here, in this process, the one check that names it (an operation's, or a test of
+  test_model.py), on the mistaken copy: the whole check runs the same code, and fails the same way.
+- The rungs a learner may check: progression/train3.py (single-head attention) and
+  progression/faster.py (fewer, bigger nodes) pass the check; faster.py prints what microgpt.py
+  prints, byte for byte.
+- The lessons' sort without recursion, applied to the shipped file: the same bytes, at any depth.
 """
 import os
 import re
@@ -48,12 +50,15 @@ def apply(source, edits):
 
 
 def depth_edit():
-    """The README's sort without recursion: the ```diff block under its "Make it faster" section, as
-    (old text, new text): lines starting with ' ' or '-' are the old text; with ' ' or '+', the new."""
-    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
-    section = (readme.split('\n## Make it faster', 1) + [''])[1].split('\n## ', 1)[0]
+    """The sort without recursion that the lessons show: the ```diff block under their heading "A
+    sort without recursion", as (old text, new text): lines starting with ' ' or '-' are the old
+    text; with ' ' or '+', the new."""
+    lessons = (ROOT / 'progression' / 'README.md').read_text(encoding='utf-8')
+    heading = '\n### A sort without recursion'
+    section = (lessons.split(heading, 1) + [''])[1].split('\n#', 1)[0]
     blocks = re.findall(r'^```diff\n(.*?)^```', section, flags=re.M | re.S)
-    assert len(blocks) == 1, f'README.md shows {len(blocks)} edits under "Make it faster", not one: the sort'
+    assert len(blocks) == 1, (f'progression/README.md shows {len(blocks)} edits under "A sort '
+                              f'without recursion", not one')
     lines = blocks[0].rstrip('\n').split('\n')
     return ('\n'.join(line[1:] for line in lines if line[:1] in ' -'),
             '\n'.join(line[1:] for line in lines if line[:1] in ' +'))
@@ -66,7 +71,7 @@ def apply_diff(source, old, new):
 
 RUNS = {}  # name: a running process (or the error that kept it from starting)
 DIRECTORY = Path(tempfile.mkdtemp(prefix='microgpt-edits-'))
-SHORT = dict(num_steps=2, block_size=8)  # the runs compared byte for byte: 2 steps, then 20 samples
+SHORT = dict(num_steps=2, block_size=2)  # the runs compared byte for byte: 2 steps, then 20 samples
 DEEP = r'''
 import contextlib, io, sys
 with contextlib.redirect_stdout(io.StringIO()):
@@ -80,8 +85,8 @@ print('right gradient' if leaf.grad == 1 else 'WRONG gradient')
 
 
 def start(name, make_source, command):
-    """Start, in the background, `command` on a copy of the source make_source() gives: 'run' runs it as
-    a learner does, 'deep' runs DEEP with it, 'check' runs the check."""
+    """Start, in the background, `command` on a copy of the source make_source() gives: 'run' runs
+    it as a learner does, 'deep' runs DEEP with it, 'check' runs the check."""
     try:
         source = make_source()
     except AssertionError as error:  # the file no longer has a line an edit changes
@@ -96,8 +101,10 @@ def start(name, make_source, command):
         RUNS[name] = subprocess.Popen([sys.executable] + what, cwd=copy.parent,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     else:
-        check = [sys.executable, '-m', 'pytest', '-m', 'not reference', '-q', '-p', 'no:cacheprovider']
-        RUNS[name] = subprocess.Popen(check, cwd=ROOT, env=dict(os.environ, MICROGPT=str(copy), MICROGPT_NESTED='1'),
+        check = [sys.executable, '-m', 'pytest', '-m', 'not reference', '-q', '-p',
+                 'no:cacheprovider']
+        RUNS[name] = subprocess.Popen(check, cwd=ROOT,
+                                      env=dict(os.environ, MICROGPT=str(copy), MICROGPT_NESTED='1'),
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
@@ -106,11 +113,15 @@ def start_in_background():
     if HOMEWORK:
         start('homework', lambda: apply(shipped, HOMEWORK), 'check')
     for rung in ('train3', 'faster'):
-        start(rung, lambda rung=rung: (ROOT / 'progression' / f'{rung}.py').read_text(encoding='utf-8'), 'check')
+        start(rung,
+              lambda rung=rung: (ROOT / 'progression' / f'{rung}.py').read_text(encoding='utf-8'),
+              'check')
     short = lambda source: edit(source, **SHORT)
     start('shipped, run', lambda: short(shipped), 'run')
-    start('faster, run', lambda: short((ROOT / 'progression' / 'faster.py').read_text(encoding='utf-8')), 'run')
-    start('the sort without recursion, run', lambda: short(apply_diff(shipped, *depth_edit())), 'run')
+    start('faster, run',
+          lambda: short((ROOT / 'progression' / 'faster.py').read_text(encoding='utf-8')), 'run')
+    start('the sort without recursion, run', lambda: short(apply_diff(shipped, *depth_edit())),
+          'run')
     start('the sort without recursion, deep', lambda: apply_diff(shipped, *depth_edit()), 'deep')
 
 
@@ -124,12 +135,13 @@ def output(name):
 def passes(name):
     returncode, out = output(name)
     summary = out.strip().splitlines()[-1]
-    assert returncode == 0 and 'passed' in summary and 'failed' not in summary and 'error' not in summary, \
+    assert (returncode == 0 and 'passed' in summary and 'failed' not in summary
+            and 'error' not in summary), \
         f'{CHECK_EDITED} fails on {name}:\n{out}'
 
 
-@pytest.mark.skipif(not HOMEWORK, reason='tests/solutions.py is not here (a student copy): the homework '
-                                         'and the classic mistakes are not checked')
+@pytest.mark.skipif(not HOMEWORK, reason='tests/solutions.py is not here (a student copy): the '
+                                         'homework and the classic mistakes are not checked')
 def test_the_check_passes_the_homework_of_a_course():
     passes('homework')
 
@@ -138,7 +150,8 @@ def test_the_check_passes_the_homework_of_a_course():
 def test_the_check_names_a_classic_mistake(name, tmp_path, monkeypatch):
     changes, words, check = MISTAKES[name]
     mistaken = tmp_path / 'microgpt.py'
-    mistaken.write_text(apply(apply(SCRIPT.read_text(encoding='utf-8'), HOMEWORK), changes), encoding='utf-8')
+    mistaken.write_text(apply(apply(SCRIPT.read_text(encoding='utf-8'), HOMEWORK), changes),
+                        encoding='utf-8')
     with pytest.raises(AssertionError) as failure:
         if check.startswith('Value.'):
             from operations import check_operation
@@ -148,7 +161,8 @@ def test_the_check_names_a_classic_mistake(name, tmp_path, monkeypatch):
             monkeypatch.setattr(conftest, 'SCRIPT', mistaken)  # load() reads the mistaken copy
             getattr(test_model, check)()
     for word in words:
-        assert word in str(failure.value), f'{CHECK_EDITED} does not say {word!r} of {name}:\n{failure.value}'
+        assert word in str(failure.value), (f'{CHECK_EDITED} does not say {word!r} of {name}:\n'
+                                            f'{failure.value}')
 
 
 @pytest.mark.parametrize('rung', ['train3', 'faster'])
@@ -160,7 +174,8 @@ def test_faster_prints_the_bytes_of_microgpt():
     shipped_code, shipped = output('shipped, run')
     code, faster = output('faster, run')
     assert shipped_code == 0 and code == 0, faster
-    assert faster == shipped, f'progression/faster.py prints:\n{faster}\nnot, as microgpt.py does:\n{shipped}'
+    assert faster == shipped, (f'progression/faster.py prints:\n{faster}\n'
+                               f'not, as microgpt.py does:\n{shipped}')
 
 
 def test_the_sort_without_recursion_prints_the_same_bytes_at_any_depth():

@@ -3,18 +3,17 @@
 Each interpreter found on this machine (on PATH as python3.X or pypy3, or installed by pyenv) runs a
 quick check of the same microgpt.py: `import microgpt` loads and builds but trains nothing; train()
 prints the same first step lines as the interpreter running this suite, and leaves no step's graph
-behind (with CPython's cycle collector paused, as the script pauses it); the file pasted into a notebook
-cell runs through and gives the collector back; and a graph deeper than the recursion limit stops with
-a RecursionError, not a dead interpreter. On PyPy, which frees memory only with its collector, the
-memory of `pypy3 microgpt.py` must also stay flat as training goes on. Every rung of the ladder
-(progression/) also runs, a step and short samples, and prints what it prints here.
+behind (with CPython's cycle collector paused, as the script pauses it); the file pasted into a
+notebook cell runs through and gives the collector back; and a graph deeper than the recursion limit
+stops with a RecursionError, not a dead interpreter. On PyPy, which frees memory only with its
+collector, the memory of `pypy3 microgpt.py` must also stay flat as training goes on. Every rung of
+the ladder (progression/) also runs, a step and short samples, and prints what it prints here.
 
-An interpreter that is not found is skipped and named at the end of the run; under CI (MICROGPT_CI=1,
-set by .ci/run) it is a failure instead, as a machine there is meant to have them all.
+An interpreter that is not found is skipped and named at the end of the run; under CI
+(MICROGPT_CI=1, set by .ci/run) it is a failure instead, as a machine there is meant to have them
+all.
 """
-import contextlib
 import glob
-import io
 import json
 import os
 import re
@@ -27,14 +26,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOTES, ROOT, SCRIPT, edit, load, train_steps
+from conftest import NOTES, ROOT, SCRIPT, load, short_cell, train_steps
 
 WANTED = ['3.8', '3.9', '3.10', '3.11', '3.12', '3.13', 'pypy3']
 UNDER_CI = os.environ.get('MICROGPT_CI') == '1'
 if os.environ.get('MICROGPT_NESTED') == '1':
-    pytest.skip('a nested run (tests/test_edits.py) checks a model, not interpreters', allow_module_level=True)
-STEPS_CHECKED, RSS_FROM, RSS_TO, RSS_GROWTH_MB = 3, 20, 100, 50  # PyPy: RSS at step 20 and 100
-RUNGS = [f'progression/train{i}.py' for i in range(5)] + ['progression/faster.py']  # the ladder but its top
+    pytest.skip('a nested run (tests/test_edits.py) checks a model, not interpreters',
+                allow_module_level=True)
+STEPS_CHECKED, RSS_FROM, RSS_TO, RSS_GROWTH_MB = 3, 15, 60, 50  # PyPy: RSS at step 15 and 60
+# the rungs below microgpt.py (faster.py prints microgpt.py's bytes: tests/test_edits.py)
+RUNGS = [f'progression/train{i}.py' for i in range(5)]
 
 
 def this_interpreter():
@@ -48,14 +49,17 @@ def find(wanted):
     else:
         pyenv = Path(os.environ.get('PYENV_ROOT') or Path.home() / '.pyenv')
         paths = [shutil.which(f'python{wanted}')]
-        paths += sorted(glob.glob(str(pyenv / 'versions' / f'{wanted}.*' / 'bin' / 'python')), reverse=True)
+        paths += sorted(glob.glob(str(pyenv / 'versions' / f'{wanted}.*' / 'bin' / 'python')),
+                        reverse=True)
     for path in filter(None, paths):
         try:
-            out = subprocess.run([path, '-c', 'import sys; print(sys.implementation.name, *sys.version_info[:2])'],
+            out = subprocess.run([path, '-c', 'import sys; '
+                                  'print(sys.implementation.name, *sys.version_info[:2])'],
                                  capture_output=True, timeout=30).stdout.decode().split()
         except (OSError, subprocess.SubprocessError):
             continue
-        if out and (out[0] == 'pypy' if wanted == 'pypy3' else out == ['cpython'] + wanted.split('.')):
+        if out and (out[0] == 'pypy' if wanted == 'pypy3'
+                    else out == ['cpython'] + wanted.split('.')):
             return path
     return None
 
@@ -97,7 +101,7 @@ gc.enable()
 sys.argv = ['ipykernel_launcher.py', '-f', '/tmp/kernel-1234.json']  # what a notebook kernel has
 def short_cell(path):  # the file as a notebook cell runs it: one step, short samples
     cell = open(path, encoding='utf-8').read()
-    for name, value in [('num_steps', 1), ('block_size', 3)]:
+    for name, value in [('num_steps', 1), ('block_size', 1)]:
         cell = re.sub(r'^%s = .*$' % name, '%s = %d' % (name, value), cell, count=1, flags=re.M)
     with contextlib.redirect_stdout(io.StringIO()) as printed:
         exec(compile(cell, '<cell>', 'exec'), {'__name__': '__main__'})
@@ -113,7 +117,7 @@ def depth_error(depth):  # backward() on a graph `depth` nodes deep: x + 1 + 1 +
         x = x + 1.0
     try:
         x.backward()
-        return leaf.grad == 1  # a sort without recursion (the README's "Make it faster") goes any depth
+        return leaf.grad == 1  # a sort without recursion (the lessons show one) goes any depth
     except RecursionError:
         return 'RecursionError'
 report['below_the_limit'] = depth_error(limit - 100)
@@ -124,7 +128,8 @@ print(json.dumps(report))
 
 
 class Check:
-    """The checks of one interpreter, started at once and run in the background: `wait()` for them."""
+    """The checks of one interpreter, started at once and run in the background: `wait()` for
+    them."""
 
     def __init__(self, python, directory, watch_memory):
         shutil.copy(ROOT / 'input.txt', directory)
@@ -132,13 +137,17 @@ class Check:
         for rung in RUNGS:
             shutil.copy(ROOT / rung, directory / Path(rung).name)
         rungs = [Path(rung).name for rung in RUNGS]
-        self.checks = subprocess.Popen([python, '-c', f'STEPS = {STEPS_CHECKED}\nRUNGS = {rungs!r}\n' + CHECKS],
-                                       cwd=directory, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.checks = subprocess.Popen([python, '-c',
+                                        f'STEPS = {STEPS_CHECKED}\nRUNGS = {rungs!r}\n' + CHECKS],
+                                       cwd=directory, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE)
         self.run, self.rss_mb = None, {}
-        if watch_memory:  # the script itself, as `python microgpt.py` runs it, stopped at step RSS_TO
-            # PyPy sizes its young generation from the cache the CPU reports: on a machine that reports
-            # 300 MB, its heap grew to 1.5 GB before the first full collection, leak or no leak. With a
-            # fixed 4 MB it stays flat (about 105 MB) unless something keeps each step's graph.
+        # the script itself, as `python microgpt.py` runs it, stopped at step RSS_TO
+        if watch_memory:
+            # PyPy sizes its young generation from the cache the CPU reports: on a machine that
+            # reports 300 MB, its heap grew to 1.5 GB before the first full collection, leak or no
+            # leak. With a fixed 4 MB it stays flat (about 105 MB) unless something keeps each
+            # step's graph.
             self.run = subprocess.Popen([python, '-u', 'microgpt.py'], cwd=directory,
                                         env=dict(os.environ, PYPY_GC_NURSERY='4MB'),
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -146,8 +155,8 @@ class Check:
             self.reader.start()
 
     def read_steps(self):
-        """Read the run's step lines as they come (each ends in \\r), note its memory at steps RSS_FROM
-        and RSS_TO, then stop it."""
+        """Read the run's step lines as they come (each ends in \\r), note its memory at steps
+        RSS_FROM and RSS_TO, then stop it."""
         text, steps = '', 0
         while steps < RSS_TO:
             chunk = os.read(self.run.stdout.fileno(), 4096).decode('utf-8', 'replace')
@@ -158,7 +167,8 @@ class Check:
             for step in (RSS_FROM, RSS_TO):
                 status = Path(f'/proc/{self.run.pid}/status')
                 if steps >= step and step not in self.rss_mb and status.exists():
-                    self.rss_mb[step] = int(re.search(r'VmRSS:\s+(\d+) kB', status.read_text()).group(1)) / 1024
+                    self.rss_mb[step] = int(re.search(r'VmRSS:\s+(\d+) kB',
+                                                      status.read_text()).group(1)) / 1024
         self.run.kill()
 
     def wait(self):
@@ -171,7 +181,8 @@ class Check:
         if 'past_the_limit' in report or 'below_the_limit' not in report:
             assert self.checks.returncode == 0, err.decode('utf-8', 'replace')
         else:
-            report['past_the_limit'] = f'the interpreter died (exit status {self.checks.returncode})'
+            report['past_the_limit'] = (f'the interpreter died '
+                                        f'(exit status {self.checks.returncode})')
         return report
 
 
@@ -179,18 +190,19 @@ CHECKS_STARTED = {}  # interpreter: its Check, or None where it is not found
 
 
 def start_in_background():
-    """Find every wanted interpreter and start its checks, all at once (conftest.py calls this as soon as
-    the tests are collected, so that they run beside the rest of the suite)."""
+    """Find every wanted interpreter and start its checks, all at once (conftest.py calls this as
+    soon as the tests are collected, so that they run beside the rest of the suite)."""
     for wanted in WANTED:
         if wanted != this_interpreter():
             python = find(wanted)
             directory = Path(tempfile.mkdtemp(prefix=f'microgpt-{wanted}-'))
-            CHECKS_STARTED[wanted] = python and Check(python, directory, watch_memory=wanted == 'pypy3')
+            CHECKS_STARTED[wanted] = python and Check(python, directory,
+                                                      watch_memory=wanted == 'pypy3')
     missing = [wanted for wanted, check in CHECKS_STARTED.items() if check is None]
     if missing and not UNDER_CI:
         found = [wanted for wanted, check in CHECKS_STARTED.items() if check]
-        NOTES.append(f'Other interpreters: checked {", ".join(found) or "none"}; not found here, so not '
-                     f'checked: {", ".join(missing)}')
+        NOTES.append(f'Other interpreters: checked {", ".join(found) or "none"}; not found here, '
+                     f'so not checked: {", ".join(missing)}')
 
 
 @pytest.fixture(scope='module')
@@ -211,18 +223,7 @@ def only_rounding(printed):
 @pytest.fixture(scope='module')
 def expected_rungs():
     """What each rung prints here, run as the other interpreters run it: one step, short samples."""
-    printed = {}
-    for rung in RUNGS:
-        cell = edit((ROOT / rung).read_text(encoding='utf-8'), num_steps=1, block_size=3)
-        here = os.getcwd()
-        os.chdir(ROOT)
-        try:
-            with contextlib.redirect_stdout(io.StringIO()) as out:
-                exec(compile(cell, '<cell>', 'exec'), {'__name__': '__main__'})
-        finally:
-            os.chdir(here)
-        printed[Path(rung).name] = out.getvalue()
-    return printed
+    return {Path(rung).name: short_cell(rung) for rung in RUNGS}
 
 
 @pytest.mark.parametrize('wanted', WANTED)
@@ -231,7 +232,8 @@ def test_another_interpreter_runs_the_script_alike(wanted, expected_steps, expec
         pytest.skip(f'{wanted} runs this suite: the other tests check it')
     check = CHECKS_STARTED.get(wanted)
     if check is None:
-        message = (f'Python {wanted} was not found (python{wanted} on PATH, pyenv, or pypy3 on PATH)')
+        message = (f'Python {wanted} was not found '
+                   f'(python{wanted} on PATH, pyenv, or pypy3 on PATH)')
         if UNDER_CI:
             pytest.fail(f'{message}, and CI is meant to check it: install it (see .ci/run)')
         pytest.skip(message)
@@ -249,15 +251,19 @@ def test_another_interpreter_runs_the_script_alike(wanted, expected_steps, expec
     assert report['collector_after_cell'], 'the notebook cell left the garbage collector off'
     assert report['step_lines'] == expected_steps
     assert report['nodes_left_by_more_steps'] < 10_000, (
-        f"{report['nodes_left_by_more_steps']:,} graph nodes outlive a few training steps: something keeps each "
-        f"step's graph (a reference cycle, a list of losses), so memory grows every step")
+        f"{report['nodes_left_by_more_steps']:,} graph nodes outlive a few training steps: "
+        f"something keeps each step's graph (a reference cycle, a list of losses), so memory "
+        f"grows every step")
     if report['below_the_limit'] == 'no Value':
         return  # a file without autograd has no graph to check
-    assert report['below_the_limit'] is True and report['past_the_limit'] in ('RecursionError', True), \
-        f"a graph deeper than the recursion limit must stop with a RecursionError, not: {report['past_the_limit']}"
+    assert (report['below_the_limit'] is True
+            and report['past_the_limit'] in ('RecursionError', True)), \
+        (f"a graph deeper than the recursion limit must stop with a RecursionError, not: "
+         f"{report['past_the_limit']}")
     if wanted == 'pypy3' and not check.rss_mb:
         NOTES.append('PyPy: memory not checked here (it is read from /proc, which only Linux has)')
     elif wanted == 'pypy3':
         growth = check.rss_mb[RSS_TO] - check.rss_mb[RSS_FROM]
-        assert growth < RSS_GROWTH_MB, (f'PyPy: memory grew {growth:.0f} MB from step {RSS_FROM} to step '
-                                        f'{RSS_TO} ({check.rss_mb}): something keeps every step\'s graph')
+        assert growth < RSS_GROWTH_MB, (f'PyPy: memory grew {growth:.0f} MB from step {RSS_FROM} '
+                                        f'to step {RSS_TO} ({check.rss_mb}): '
+                                        f'something keeps every step\'s graph')

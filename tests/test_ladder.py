@@ -1,9 +1,11 @@
-"""The ladder in progression/: train0 to train4, then microgpt.py (train5), then faster.py past the top.
+"""The ladder in progression/: train0 to train4, then microgpt.py (train5), then faster.py past the
+top.
 
-Every rung runs and prints in microgpt.py's format; its gradients match finite differences (worked out
-by hand in train1, by autograd above it); its Value passes the operation checks; bad input stops it, as
-it stops microgpt.py. Tests marked `reference` pin the shipped ladder: each rung differs from the one
-below only where its idea lives, train2 prints train1's losses, and the lessons show the real diffs.
+Every rung runs and prints in microgpt.py's format; its gradients match finite differences (worked
+out by hand in train1, by autograd above it); its Value passes the operation checks; bad input stops
+it, as it stops microgpt.py. Tests marked `reference` pin the shipped ladder: each rung differs from
+the one below only where its idea lives, train2 prints train1's losses, and the lessons show the
+real diffs.
 """
 import ast
 import difflib
@@ -15,29 +17,32 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEFINED, NOTES, ROOT, SCRIPT, edit, load, no_cycle_collector, train_steps
+from conftest import DEFINED, NOTES, ROOT, SCRIPT, edit, load, short_cell, train_steps
 from gradients import ByAutograd, ByHand, check_directions, check_weights, fresh_weights
 
 LADDER = [f'progression/train{i}.py' for i in range(5)] + ['microgpt.py']
 RUNGS = LADDER + ['progression/faster.py']  # and one past the top: the same model, fewer nodes
-NESTED = os.environ.get('MICROGPT_NESTED') == '1'  # a check of a learner's copy: the ladder is not theirs
+# a check of a learner's copy: the ladder is not theirs
+NESTED = os.environ.get('MICROGPT_NESTED') == '1'
 shipped = pytest.mark.skipif(NESTED, reason="a nested run checks a learner's file, not the ladder")
 
-# Where each rung's idea lives: the only places where it may differ from the rung below. A place is the
-# opening comment ('"""'), a section ('# Model': from its comment to the next section's), a function
-# ('def train'), the paragraph that sets a name ('learning_rate ='), or the block that runs the file.
+# Where each rung's idea lives: the only places where it may differ from the rung below. A place is
+# the opening comment ('"""'), a section ('# Model': from its comment to the next section's), a
+# function ('def train'), the paragraph that sets a name ('learning_rate ='), or the block that runs
+# the file.
 IDEAS = {
     'progression/train1.py': ('weights, gradients worked out by hand, gradient descent',
-                              ['"""', '# Parameters', '# Model', '# Gradients by hand', 'def document_loss',
-                               '# Gradient check', 'learning_rate =', 'def train', 'def sample',
-                               "if __name__"]),
-    'progression/train2.py': ('autograd', ['"""', '# Autograd', '# Parameters', 'def softmax', 'def mlp',
-                                           '# Gradients by hand', 'def document_loss', '# Gradient check',
-                                           'def train', 'def sample', "if __name__"]),
+                              ['"""', '# Parameters', '# Model', '# Gradients by hand',
+                               'def document_loss', '# Gradient check', 'learning_rate =',
+                               'def train', 'def sample', "if __name__"]),
+    'progression/train2.py': ('autograd', ['"""', '# Autograd', '# Parameters', 'def softmax',
+                                           'def mlp', '# Gradients by hand', 'def document_loss',
+                                           '# Gradient check', 'def train', 'def sample',
+                                           "if __name__"]),
     'progression/train3.py': ('attention, rmsnorm, residuals', ['"""', '# Parameters', '# Model',
                                                                'def document_loss', 'def sample']),
-    'progression/train4.py': ('heads and layers', ['"""', '# Parameters', 'def gpt', 'def document_loss',
-                                                   'def sample']),
+    'progression/train4.py': ('heads and layers', ['"""', '# Parameters', 'def gpt',
+                                                   'def document_loss', 'def sample']),
     'microgpt.py': ('Adam', ['"""', 'learning_rate =', 'def train']),
     'progression/faster.py': ('fewer, bigger nodes', ['"""', '# Fewer, bigger nodes', 'def linear',
                                                       'def softmax', 'def rmsnorm', 'def gpt',
@@ -56,7 +61,8 @@ def places(lines):
     closing = next(i for i, line in enumerate(lines) if i > 0 and line.rstrip().endswith('"""')) \
         if lines[0].startswith('"""') and not lines[0].rstrip().endswith('"""', 3) else 0
     found['"""'] = set(range(closing + 1))
-    sections = [i for i in top if re.match(r'# [A-Z][^:]*:', lines[i]) or lines[i].startswith('if __name__')]
+    sections = [i for i in top
+                if re.match(r'# [A-Z][^:]*:', lines[i]) or lines[i].startswith('if __name__')]
     for k, i in enumerate(sections):
         if lines[i].startswith('#'):
             last = sections[k + 1] if k + 1 < len(sections) else len(lines)
@@ -86,7 +92,8 @@ def changed_outside(lower, upper):
     allowed_old = set().union(*[lines for name, lines in places(old).items() if name in wanted])
     allowed_new = set().union(*[lines for name, lines in places(new).items() if name in wanted])
     outside, size = [], 0
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new,
+                                                       autojunk=False).get_opcodes():
         if tag != 'equal':
             size += (i2 - i1) + (j2 - j1)
             outside += [(lower, i + 1, old[i]) for i in range(i1, i2) if i not in allowed_old]
@@ -95,22 +102,24 @@ def changed_outside(lower, upper):
 
 
 def lesson_diff(lower, upper):
-    """The diff a learner gets from `diff -u lower upper`, but the dates diff prints after the names."""
-    return list(difflib.unified_diff(source(lower).split('\n'), source(upper).split('\n'), lower, upper,
-                                     lineterm=''))
+    """The diff a learner gets from `diff -u lower upper`, but the dates diff prints after the
+    names."""
+    return list(difflib.unified_diff(source(lower).split('\n'), source(upper).split('\n'), lower,
+                                     upper, lineterm=''))
 
 
 PAIRS = list(zip(RUNGS, RUNGS[1:]))
 
 
 @pytest.mark.reference
-@pytest.mark.parametrize('lower, upper', PAIRS, ids=[f'{Path(a).stem} to {Path(b).stem}' for a, b in PAIRS])
+@pytest.mark.parametrize('lower, upper', PAIRS,
+                         ids=[f'{Path(a).stem} to {Path(b).stem}' for a, b in PAIRS])
 def test_a_rung_differs_from_the_one_below_only_where_its_idea_lives(lower, upper):
     outside, size = changed_outside(lower, upper)
     NOTES.append(f'the ladder: {Path(upper).name} changes {size} lines of {Path(lower).name} '
                  f'({IDEAS[upper][0]})')
-    assert not outside, (f'{upper} differs from {lower} outside where its idea ({IDEAS[upper][0]}) lives, '
-                         f'{", ".join(IDEAS[upper][1])}:\n' +
+    assert not outside, (f'{upper} differs from {lower} outside where its idea ({IDEAS[upper][0]}) '
+                         f'lives, {", ".join(IDEAS[upper][1])}:\n' +
                          '\n'.join(f'  {f}:{n}: {text}' for f, n, text in outside[:10]))
 
 
@@ -119,7 +128,8 @@ def test_a_rung_differs_from_the_one_below_only_where_its_idea_lives(lower, uppe
 def test_a_rung_opens_by_saying_what_it_adds_and_what_it_still_lacks(rung):
     docstring = ast.get_docstring(ast.parse(source(rung)))
     lines = docstring.split('\n')
-    assert 2 <= len(lines) <= 3 and 'It adds' in docstring and 'It still lacks' in docstring, docstring
+    assert (2 <= len(lines) <= 3 and 'It adds' in docstring
+            and 'It still lacks' in docstring), docstring
 
 
 @pytest.mark.reference
@@ -131,9 +141,11 @@ def test_the_lessons_show_each_rung_as_its_real_diff():
         if lines[0].startswith('--- ') and lines[1].startswith('+++ '):
             shown[(lines[0][4:], lines[1][4:])] = lines
     for lower, upper in PAIRS:
-        assert (lower, upper) in shown, f'progression/README.md does not show `diff -u {lower} {upper}`'
+        assert (lower, upper) in shown, (f'progression/README.md does not show '
+                                         f'`diff -u {lower} {upper}`')
         assert shown[(lower, upper)] == lesson_diff(lower, upper), \
-            f'progression/README.md shows another diff of {lower} and {upper} than the files give now'
+            (f'progression/README.md shows another diff of {lower} and {upper} than the files '
+             f'give now')
 
 
 @pytest.mark.parametrize('rung', RUNGS)
@@ -142,41 +154,30 @@ def test_a_rung_is_self_contained_and_needs_only_the_standard_library(rung):
     tree = ast.parse(source(rung))
     names = {alias.name.split('.')[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
              for alias in node.names}
-    names |= {node.module.split('.')[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    names |= {node.module.split('.')[0] for node in ast.walk(tree)
+              if isinstance(node, ast.ImportFrom)}
     assert all(is_standard_library(name) for name in names), names
     assert not names & ({'microgpt', 'faster'} | {f'train{i}' for i in range(6)}), names
 
 
-def run_as_cell(rung, **settings):
-    """The rung as a notebook cell runs it (its last block included), in the repository root; what it
-    printed."""
-    import contextlib
-    import io
-    cell = edit(source(rung), **settings)
-    here = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()) as out, no_cycle_collector():
-            exec(compile(cell, rung, 'exec'), {'__name__': '__main__'})
-    finally:
-        os.chdir(here)
-    return out.getvalue()
-
-
 @shipped
-@pytest.mark.parametrize('rung', [r for r in RUNGS if r != 'microgpt.py'])  # test_script.py runs it
+# test_script.py runs it
+@pytest.mark.parametrize('rung', [r for r in RUNGS if r != 'microgpt.py'])
 def test_a_rung_runs_and_prints_in_the_format_of_microgpt(rung):
-    lines = [line for line in re.split('[\r\n]', run_as_cell(rung, num_steps=3, block_size=3)) if line]
-    assert [line.split(':')[0] for line in lines[:3]] == ['num docs', 'vocab size', 'num params'], lines
-    assert lines[:2] == ['num docs: 32033', 'vocab size: 27'], lines  # the same data, the same tokens
+    # one step, as a notebook cell
+    lines = [line for line in re.split('[\r\n]', short_cell(rung)) if line]
+    assert ([line.split(':')[0] for line in lines[:3]]
+            == ['num docs', 'vocab size', 'num params']), lines
+    # the same data, the same tokens
+    assert lines[:2] == ['num docs: 32033', 'vocab size: 27'], lines
     rest = lines[3:]
     if rung == 'progression/train1.py':  # the gradient check, before training
         assert re.fullmatch(r'gradient check: largest difference \d\.\de-\d\d', rest[0]), rest[0]
         assert float(rest[0].split()[-1]) < 1e-6, rest[0]
         rest = rest[1:]
-    assert all(re.fullmatch(rf'step    {i} /    3 \| loss \d\.\d{{4}}', rest[i - 1]) for i in (1, 2, 3)), rest
-    assert rest[3] == '--- inference (new, hallucinated names) ---'
-    assert [line[:11] for line in rest[4:]] == [f'sample {k:2d}: ' for k in range(1, 21)], rest
+    assert re.fullmatch(r'step    1 /    1 \| loss \d\.\d{4}', rest[0]), rest
+    assert rest[1] == '--- inference (new, hallucinated names) ---'
+    assert [line[:11] for line in rest[2:]] == [f'sample {k:2d}: ' for k in range(1, 21)], rest
 
 
 def model_of(rung, mg, loss_fn):
@@ -184,11 +185,12 @@ def model_of(rung, mg, loss_fn):
 
 
 @shipped
-@pytest.mark.parametrize('rung', [r for r in RUNGS if r not in ('progression/train0.py', 'microgpt.py')])
+@pytest.mark.parametrize('rung', [r for r in RUNGS
+                                  if r not in ('progression/train0.py', 'microgpt.py')])
 def test_a_rung_s_gradients_match_finite_differences(rung):
-    # train1's are worked out by hand, the others' by backward() (tests/test_model.py checks microgpt.py's):
-    # a few weights of each matrix at the first weights; then, at weights drawn afresh, all the weights
-    # of each matrix at once, along a random direction
+    # train1's are worked out by hand, the others' by backward() (tests/test_model.py checks
+    # microgpt.py's): a few weights of each matrix at the first weights; then, at weights drawn
+    # afresh, all the weights of each matrix at once, along a random direction
     mg = load(path=ROOT / rung)
     doc = next(doc for doc in mg.docs if len(doc) == 3)
     model = model_of(rung, mg, lambda: mg.document_loss(doc))
@@ -198,10 +200,11 @@ def test_a_rung_s_gradients_match_finite_differences(rung):
 
 
 @pytest.mark.skipif('Value' in DEFINED or 'state_dict' not in DEFINED,
-                    reason=f'{SCRIPT.name} works out no gradients by hand: tests/test_model.py checks '
-                           f'those of backward(), and train0 has none')
+                    reason=f'{SCRIPT.name} works out no gradients by hand: tests/test_model.py '
+                           f'checks those of backward(), and train0 has none')
 def test_the_gradients_the_file_works_out_by_hand_match_finite_differences():
-    # the file under test, when it is train1 or a copy of it (MICROGPT=...): a learner's own chain rule
+    # the file under test, when it is train1 or a copy of it (MICROGPT=...): a learner's own
+    # chain rule
     mg = load()
     doc = next(doc for doc in mg.docs if len(doc) == 3)
     model = ByHand(mg, lambda: mg.document_loss(doc))
@@ -214,7 +217,8 @@ def test_the_gradients_the_file_works_out_by_hand_match_finite_differences():
 WRONG_DERIVATIVES = {  # a slip in train1's chain rule: what it changes, the matrix the check names
     'relu passes every gradient back': ('d_h = [d * (hi > 0) for d, hi in zip(d_r, h)]',
                                         'd_h = d_r', 'mlp_fc1'),
-    "softmax's slope without the 1 at the target": ('(p - (i == target_id)) / n', 'p / n', 'lm_head'),
+    "softmax's slope without the 1 at the target": ('(p - (i == target_id)) / n', 'p / n',
+                                                    'lm_head'),
     'the gradient of x not passed on to the embedding': ('grads[\'wte\'][token_id][j] += d',
                                                          'grads[\'wte\'][token_id][j] += 0', 'wte'),
 }
@@ -232,15 +236,18 @@ def test_a_wrong_derivative_planted_in_train1_fails_by_name(slip, tmp_path):
     doc = next(doc for doc in mg.docs if len(doc) == 3)
     with pytest.raises(AssertionError) as failure:
         check_weights(ByHand(mg, lambda: mg.document_loss(doc)), picks_per_matrix=2)
-    assert re.search(rf'^{name}\[\d+\]\[\d+\]: by hand gives', str(failure.value), flags=re.M), failure.value
+    assert re.search(rf'^{name}\[\d+\]\[\d+\]: by hand gives', str(failure.value),
+                     flags=re.M), failure.value
 
 
 def value_rungs():
-    """(rung, operation) for every operation of every rung that has a Value, read without running it."""
+    """(rung, operation) for every operation of every rung that has a Value, read without running
+    it."""
     found = []
     for rung in RUNGS:
         tree = ast.parse(source(rung))
-        classes = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == 'Value']
+        classes = [node for node in tree.body
+                   if isinstance(node, ast.ClassDef) and node.name == 'Value']
         if classes:
             from operations import NOT_OPERATIONS, THE_MODEL
             found += [(rung, f'Value.{node.name}') for node in classes[0].body
@@ -264,12 +271,13 @@ def test_a_rung_s_operations_against_finite_differences(rung, name):
 
 @pytest.mark.reference
 def test_train2_prints_the_losses_of_train1_the_same_math_done_by_the_machine():
-    by_hand = train_steps(load(path=ROOT / 'progression/train1.py'), 20)
-    by_autograd = train_steps(load(path=ROOT / 'progression/train2.py'), 20)
-    assert len(by_hand) == 20 and by_hand == by_autograd
+    by_hand = train_steps(load(path=ROOT / 'progression/train1.py'), 12)
+    by_autograd = train_steps(load(path=ROOT / 'progression/train2.py'), 12)
+    assert len(by_hand) == 12 and by_hand == by_autograd
 
 
-BAD_INPUT = {  # what goes wrong: (input.txt, an edit, the settings it needs, words the error must hold)
+# what goes wrong: (input.txt, an edit, the settings it needs, words the error must hold)
+BAD_INPUT = {
     'an empty input.txt': ('', {}, [], ['input.txt holds no documents']),
     'temperature 0': ('emma\n', {'temperature': 0}, ['temperature'], ['temperature (0)']),
     'n_embd not a multiple of n_head': ('emma\n', {'n_embd': 18}, ['n_embd', 'n_head'],
@@ -278,7 +286,8 @@ BAD_INPUT = {  # what goes wrong: (input.txt, an edit, the settings it needs, wo
 
 
 @shipped
-@pytest.mark.parametrize('rung', [r for r in RUNGS if r != 'microgpt.py'])  # test_script.py: microgpt.py
+# test_script.py: microgpt.py
+@pytest.mark.parametrize('rung', [r for r in RUNGS if r != 'microgpt.py'])
 @pytest.mark.parametrize('case', BAD_INPUT)
 def test_bad_input_stops_a_rung_as_it_stops_microgpt(rung, case, tmp_path):
     text, settings, needed, words = BAD_INPUT[case]
@@ -286,7 +295,8 @@ def test_bad_input_stops_a_rung_as_it_stops_microgpt(rung, case, tmp_path):
         pytest.skip(f'{rung} has no {" or ".join(needed)} setting')
     (tmp_path / 'input.txt').write_text(text, encoding='utf-8')
     (tmp_path / 'rung.py').write_text(edit(source(rung), **settings), encoding='utf-8')
-    result = subprocess.run([sys.executable, 'rung.py'], cwd=tmp_path, capture_output=True, timeout=60)
+    result = subprocess.run([sys.executable, 'rung.py'], cwd=tmp_path, capture_output=True,
+                            timeout=60)
     err = result.stderr.decode('utf-8', 'replace')
     assert result.returncode != 0 and all(word in err for word in words), err
     assert b'step' not in result.stdout

@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from conftest import (assert_close, empty_cache, live_nodes, load, needs, no_cycle_collector, require, same,
-                      train_steps, trained_matrices)
+from conftest import (assert_close, empty_cache, live_nodes, load, needs, no_cycle_collector,
+                      require, same, train_steps, trained_matrices)
 
 require('Value', 'state_dict', 'params', 'document_loss')
 import gradients  # noqa: E402
@@ -24,7 +24,8 @@ def mg():
     return load()
 
 
-# First the checks that name a mistake outright, so that a run stopped at its first failure (-x) stops soon.
+# First the checks that name a mistake outright, so that a run stopped at its first failure (-x)
+# stops soon.
 
 def graph_size(loss):
     seen, stack = set(), [loss]
@@ -38,7 +39,8 @@ def graph_size(loss):
 
 def test_no_step_leaves_its_graph_behind():
     # The script pauses CPython's cycle collector while it trains: then a graph kept alive by a
-    # reference cycle, or by a list that keeps every loss, stays in memory, and memory grows each step.
+    # reference cycle, or by a list that keeps every loss, stays in memory, and memory grows each
+    # step.
     mg = load()
     with no_cycle_collector():
         train_steps(mg, 1)
@@ -48,16 +50,16 @@ def test_no_step_leaves_its_graph_behind():
         one_step = min(graph_size(mg.document_loss(doc)) for doc in mg.docs[:3])
     grown = after_4 - after_1
     assert grown < one_step / 2, (
-        f'{grown:,} more graph nodes are alive after 4 training steps than after 1 (one step builds '
-        f'about {one_step:,}): something keeps each step\'s graph, so memory grows every step. A function '
-        f'nested in backward() that calls itself is a reference cycle that does this, and so is a list '
-        f'that keeps every loss')
+        f'{grown:,} more graph nodes are alive after 4 training steps than after 1 (one step '
+        f'builds about {one_step:,}): something keeps each step\'s graph, so memory grows every '
+        f'step. A function nested in backward() that calls itself is a reference cycle that does '
+        f'this, and so is a list that keeps every loss')
 
 
 def test_every_matrix_in_params_is_trained():
     # A matrix in params that no gradient ever reaches is never trained: a router chosen by argmax,
-    # say, or a branch cut off from the loss. Some weights get a gradient only once others have moved
-    # (LoRA's A, while its B is still 0), so the file's own train() runs a few steps first.
+    # say, or a branch cut off from the loss. Some weights get a gradient only once others have
+    # moved (LoRA's A, while its B is still 0), so the file's own train() runs a few steps first.
     mg = load()
     train_steps(mg, 2)
     docs = mg.docs[:8]
@@ -68,16 +70,18 @@ def test_every_matrix_in_params_is_trained():
         never = [name for name in trained_matrices(mg)
                  if all(p.grad == 0 for row in mg.state_dict[name] for p in row)]
         clear_gradients(mg)
-    assert not never, (f'no gradient reaches {", ".join(never)} in {len(docs)} documents after 2 steps, '
-                       f'though it is in params: it is never trained')
+    assert not never, (f'no gradient reaches {", ".join(never)} in {len(docs)} documents after 2 '
+                       f'steps, though it is in params: it is never trained')
 
 
 def test_a_training_step_clears_every_gradient():
-    # backward() adds into .grad: a step that does not clear it mixes its gradient into the next step's
+    # backward() adds into .grad: a step that does not clear it mixes its gradient into
+    # the next step's
     mg = load()
     train_steps(mg, 2)
     kept = sum(p.grad != 0 for p in mg.params)
-    assert kept == 0, f'{kept} weights still hold a gradient after a training step: clear .grad once used'
+    assert kept == 0, (f'{kept} weights still hold a gradient after a training step: clear .grad '
+                       f'once used')
 
 
 def test_the_whole_gradient_of_every_matrix_along_a_random_direction():
@@ -90,9 +94,9 @@ def test_the_whole_gradient_of_every_matrix_along_a_random_direction():
 
 
 def test_gradients_match_at_weights_drawn_afresh():
-    # Some mistakes hide while a weight is exactly 0: a LoRA branch whose B starts at 0 passes nothing
-    # back, so a branch cut off from the graph looks right at the start. So the check runs again with
-    # every weight, B's too, drawn afresh.
+    # Some mistakes hide while a weight is exactly 0: a LoRA branch whose B starts at 0 passes
+    # nothing back, so a branch cut off from the graph looks right at the start. So the check runs
+    # again with every weight, B's too, drawn afresh.
     mg = load()
     fresh_weights(ByAutograd(mg, None))
     doc = next(doc for doc in mg.docs if len(doc) == 3)  # four positions: enough to cross the cache
@@ -101,22 +105,25 @@ def test_gradients_match_at_weights_drawn_afresh():
 
 def test_document_loss_gradients_against_finite_differences(mg):
     doc = next(doc for doc in mg.docs if len(doc) == 3)  # four positions: enough to cross the cache
-    assert check_weights(mg, lambda: mg.document_loss(doc), picks_per_matrix=0) >= min(6, len(mg.state_dict))
+    assert (check_weights(mg, lambda: mg.document_loss(doc), picks_per_matrix=0)
+            >= min(6, len(mg.state_dict)))
 
 
 @needs('n_layer')
 def test_two_layers():
     mg = load(n_layer=2)
-    assert any(name.startswith('layer1.') for name in mg.state_dict), 'n_layer = 2 makes no layer1 weights'
+    assert any(name.startswith('layer1.')
+               for name in mg.state_dict), 'n_layer = 2 makes no layer1 weights'
     doc = next(doc for doc in mg.docs if len(doc) == 3)  # short: two layers cost twice as much
-    # layer 1's own weights are checked as layer 0's are in a one-layer model: what is new here is the
-    # gradient that reaches layer 0 and the embeddings through layer 1
-    assert check_weights(mg, lambda: mg.document_loss(doc), picks_per_matrix=0, skip=('layer1.',)) >= 4
+    # layer 1's own weights (and lm_head) are checked as in a one-layer model: what is new here is
+    # the gradient that reaches layer 0 and the embeddings through layer 1
+    assert check_weights(mg, lambda: mg.document_loss(doc), picks_per_matrix=0,
+                         skip=('layer1.', 'lm_head')) >= 4
 
 
 def last_position_loss(mg, doc):
-    """The loss at the last position only: the earlier positions' weights reach it through the KV cache
-    alone."""
+    """The loss at the last position only: the earlier positions' weights reach it through the KV
+    cache alone."""
     tokens = [mg.BOS] + [mg.uchars.index(ch) for ch in doc] + [mg.BOS]
     keys, values = empty_cache(mg)
     for pos_id in range(len(tokens) - 1):
@@ -131,15 +138,16 @@ def test_gradients_flow_back_to_earlier_positions_through_the_kv_cache(mg):
     assert check_weights(mg, loss_fn, picks_per_matrix=0) >= 4
     if 'wpe' not in mg.state_dict:
         return  # a model without learned positions (rotary ones, say) has no wpe[0] to follow
-    # wpe[0] is used at position 0 only, whose own prediction is not in this loss: its gradient can only
-    # come back through the keys and values that position 0 left in the cache
+    # wpe[0] is used at position 0 only, whose own prediction is not in this loss: its gradient can
+    # only come back through the keys and values that position 0 left in the cache
     with no_cycle_collector():
         clear_gradients(mg)
         loss_fn().backward()
         first_position = mg.state_dict['wpe'][0]
         assert all(p.grad != 0 for p in first_position)
         for c, p in list(enumerate(first_position))[::4]:
-            assert_close(p.grad, finite_difference(ByAutograd(mg, loss_fn), 'wpe', 0, c), f'wpe[0][{c}]')
+            assert_close(p.grad, finite_difference(ByAutograd(mg, loss_fn), 'wpe', 0, c),
+                         f'wpe[0][{c}]')
     clear_gradients(mg)
 
 
@@ -185,8 +193,10 @@ def test_deep_and_wide_models_train_a_step(tmp_path, hyperparameters, doc):
     train_steps(mg, 1)  # 9 positions through 4 layers, or 40 (the document is cut at block_size)
     moved = [name for name in trained_matrices(mg)
              if [p.data for row in mg.state_dict[name] for p in row] != before[name]]
-    for li in range(getattr(mg, 'n_layer', 0)):  # the gradient reached every layer, the first included
-        assert any(name.startswith(f'layer{li}.') for name in moved), f'no weight of layer {li} moved'
+    # the gradient reached every layer, the first included
+    for li in range(getattr(mg, 'n_layer', 0)):
+        assert any(name.startswith(f'layer{li}.')
+                   for name in moved), f'no weight of layer {li} moved'
     assert moved, 'no weight moved in a training step'
 
 

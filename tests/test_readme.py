@@ -1,4 +1,5 @@
-"""The README against the file: its worked example, run as a doctest, and its reading guide's line ranges."""
+"""The README against the file: its worked example, run as a doctest, and its reading guide's line
+ranges."""
 import doctest
 import re
 import sys
@@ -18,8 +19,8 @@ def test_the_readme_session_prints_what_the_readme_says(monkeypatch):
     runner, names, report = doctest.DocTestRunner(optionflags=doctest.REPORT_NDIFF), {}, []
     for block in blocks:  # one session: the blocks share their names
         first_line = readme.count('\n', 0, block.start(1))
-        session = doctest.DocTestParser().get_doctest(block.group(1), names, 'README.md', 'README.md',
-                                                      first_line)
+        session = doctest.DocTestParser().get_doctest(block.group(1), names, 'README.md',
+                                                      'README.md', first_line)
         runner.run(session, out=report.append, clear_globs=False)
     assert runner.tries >= 5 and runner.failures == 0, ''.join(report)
 
@@ -35,9 +36,11 @@ def test_each_reading_guide_section_names_its_lines_in_the_file():
         lines.pop()
     for name, first, last in sections:
         first, last = int(first), int(last)
-        # a section starts after a blank line, with a line that names it, and ends before a blank line
+        # a section starts after a blank line, with a line that names it, and ends before
+        # a blank line
         assert first == 1 or lines[first - 2] == '', f'{name}: line {first - 1} is not blank'
-        assert name.lower() in lines[first - 1].lower(), f'{name}: line {first} is {lines[first - 1]!r}'
+        assert name.lower() in lines[first - 1].lower(), (f'{name}: line {first} is '
+                                                          f'{lines[first - 1]!r}')
         assert last == len(lines) or lines[last] == '', f'{name}: line {last + 1} is not blank'
     ends = [(int(first), int(last)) for _, first, last in sections]
     assert all(last < next_first for (_, last), (next_first, _) in zip(ends, ends[1:]))

@@ -5,14 +5,15 @@ import random
 
 import pytest
 
-from conftest import (ROOT, SPEC_LOSSES, Stop, load, needs, no_cycle_collector, same, train_steps, value_of,
-                      weights)
+from conftest import (ROOT, SPEC_LOSSES, Stop, load, needs, no_cycle_collector, same, train_steps,
+                      value_of, weights)
 
 
 @pytest.mark.reference
 def test_import_prints_the_reference_figures():
     mg = load()
-    assert mg.import_output.splitlines() == ['num docs: 32033', 'vocab size: 27', 'num params: 4192']
+    assert mg.import_output.splitlines() == ['num docs: 32033', 'vocab size: 27',
+                                             'num params: 4192']
     assert (mg.n_layer, mg.n_embd, mg.block_size, mg.n_head, mg.num_steps, mg.temperature) == \
         (1, 16, 16, 4, 1000, 0.5)
 
@@ -28,10 +29,11 @@ def test_first_five_steps_print_the_reference_losses():
 def test_weights_are_drawn_in_the_reference_order():
     mg = load()
     assert list(mg.state_dict) == ['wte', 'wpe', 'lm_head', 'layer0.attn_wq', 'layer0.attn_wk',
-                                   'layer0.attn_wv', 'layer0.attn_wo', 'layer0.mlp_fc1', 'layer0.mlp_fc2']
+                                   'layer0.attn_wv', 'layer0.attn_wo', 'layer0.mlp_fc1',
+                                   'layer0.mlp_fc2']
     shapes = [(len(m), len(m[0])) for m in mg.state_dict.values()]
-    assert shapes == [(27, 16), (16, 16), (27, 16), (16, 16), (16, 16), (16, 16), (16, 16), (64, 16),
-                      (16, 64)]
+    assert shapes == [(27, 16), (16, 16), (27, 16), (16, 16), (16, 16), (16, 16), (16, 16),
+                      (64, 16), (16, 64)]
     rng = random.Random(42)
     docs = [line.strip() for line in (ROOT / 'input.txt').read_text().split('\n') if line.strip()]
     rng.shuffle(docs)
@@ -39,7 +41,8 @@ def test_weights_are_drawn_in_the_reference_order():
     assert [p.data for p in mg.params] == [rng.gauss(0, 0.08) for _ in range(4192)]
 
 
-@pytest.mark.reference  # pins this model's optimizer: an optimizer exercise is expected to change it
+# pins this model's optimizer: an optimizer exercise is expected to change it
+@pytest.mark.reference
 def test_two_adam_steps_match_the_formula_worked_by_hand(monkeypatch):
     mg = load()
     params = mg.params
@@ -68,32 +71,36 @@ def test_two_adam_steps_match_the_formula_worked_by_hand(monkeypatch):
     first, second = gradients
     for i, p in enumerate(params):
         # SPEC.md: lr_i = 0.01 (1 - i/num_steps); m = 0.85 m + 0.15 g; v = 0.99 v + 0.01 g^2;
-        # m_hat = m / (1 - 0.85^(i+1)); v_hat = v / (1 - 0.99^(i+1)); p -= lr_i m_hat / (sqrt(v_hat) + 1e-8)
+        # m_hat = m / (1 - 0.85^(i+1)); v_hat = v / (1 - 0.99^(i+1));
+        # p -= lr_i m_hat / (sqrt(v_hat) + 1e-8)
         m = 0.15 * first[i]
         v = 0.01 * first[i] ** 2
         x = start[i] - 0.01 * (m / 0.15) / ((v / 0.01) ** 0.5 + 1e-8)
         assert after_first[i] == same(x)
         m = 0.85 * m + 0.15 * second[i]
         v = 0.99 * v + 0.01 * second[i] ** 2
-        x -= 0.01 * (1 - 1 / mg.num_steps) * (m / (1 - 0.85 ** 2)) / ((v / (1 - 0.99 ** 2)) ** 0.5 + 1e-8)
+        x -= (0.01 * (1 - 1 / mg.num_steps) * (m / (1 - 0.85 ** 2))
+              / ((v / (1 - 0.99 ** 2)) ** 0.5 + 1e-8))
         assert p.data == same(x)
         assert (mg.m[i], mg.v[i]) == same((m, v))
         assert p.grad == 0  # cleared for the next step
-    assert after_first[0] != start[0] and after_first[3] == start[3]  # gradient 0 at the first step: no move
+    # gradient 0 at the first step: no move
+    assert after_first[0] != start[0] and after_first[3] == start[3]
 
 
 def test_training_lowers_the_loss_on_a_small_dataset(tmp_path):
-    (tmp_path / 'input.txt').write_text('\n'.join(['anna', 'hannah', 'ava', 'bob', 'otto', 'emma', 'abba']),
-                                        encoding='utf-8')
-    mg = load(cwd=tmp_path, num_steps=30)
+    names = ['ava', 'bob', 'abba', 'eve', 'otto', 'anna', 'ada']
+    (tmp_path / 'input.txt').write_text('\n'.join(names), encoding='utf-8')
+    mg = load(cwd=tmp_path, num_steps=20)
     mean_loss = lambda: sum(value_of(mg.document_loss(doc)) for doc in mg.docs) / len(mg.docs)
     before = mean_loss()
-    lines = train_steps(mg, 30)
+    lines = train_steps(mg, 20)
     after = mean_loss()
-    assert len(lines) == 30 and lines[-1].startswith("step   30 /   30 | loss ")
-    # ln(10 tokens) = 2.3 at first. Not by how much: here Adam takes microgpt.py down by 1.0, and plain
-    # gradient descent takes the MLP of train1 and train2, whose signal starts faint, down by 0.002
-    assert before > 2.0 and after < before - 0.001, (before, after)
+    assert len(lines) == 20 and lines[-1].startswith("step   20 /   20 | loss ")
+    # ln(9 tokens) = 2.2 at first. Not by how much: here Adam takes microgpt.py down by 1.02, and
+    # plain gradient descent takes the MLP of train1 and train2, whose signal starts faint, down
+    # by 0.0016; a sign slip takes it up
+    assert before > 2.0 and after < before - 0.0005, (before, after)
 
 
 @no_cycle_collector()
@@ -105,7 +112,8 @@ def test_samples_use_only_the_datasets_characters_and_stop_by_block_size():
 
 
 def fixed_logits(mg, favourite, positions):
-    """A stand-in for gpt that ignores the context and all but insists on token favourite(pos_id)."""
+    """A stand-in for gpt that ignores the context and all but insists on token
+    favourite(pos_id)."""
     def gpt(token_id, pos_id, keys, values):
         positions.append(pos_id)
         return [mg.Value(20.0 if t == favourite(pos_id) else 0.0) for t in range(mg.vocab_size)]
