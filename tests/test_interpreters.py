@@ -67,11 +67,10 @@ def find(wanted):
 # Run in the interpreter under test: the import; the first steps of the script's own train(), with
 # num_steps as it is; then the whole file as a notebook runs a cell.
 CHECKS = r'''
-import contextlib, gc, io, json, re, sys, time
-start = time.perf_counter()
+import contextlib, gc, io, json, re, sys
 with contextlib.redirect_stdout(io.StringIO()) as printed:
     import microgpt
-report = {'import_seconds': time.perf_counter() - start, 'import_printed': printed.getvalue(),
+report = {'import_printed': printed.getvalue(),
           'trained_on_import': any(p.grad != 0 for p in getattr(microgpt, 'params', []))}
 real_document_loss = microgpt.document_loss
 def train(steps):  # train() for its first `steps` steps, then stopped; what it printed
@@ -241,7 +240,6 @@ def test_another_interpreter_runs_the_script_alike(wanted, expected_steps, expec
     assert [line.split(':')[0] for line in report['import_printed'].splitlines()] == \
         ['num docs', 'vocab size', 'num params'], report['import_printed']
     assert not report['trained_on_import'] and 'step' not in report['import_printed']
-    assert report['import_seconds'] < 2, 'import microgpt should only load and build, not train'
     cell = report['cell_printed']
     assert 'step    1 /    1' in cell and 'sample 20: ' in cell, cell
     for rung, printed in expected_rungs.items():

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import sysconfig
-import time
 from pathlib import Path
 
 import pytest
@@ -45,20 +44,20 @@ def assert_error(result, *words):
 
 
 
-def test_import_builds_everything_but_trains_nothing_and_is_quick(tmp_path):
+def test_import_builds_everything_but_trains_nothing(tmp_path):
     shutil.copy(ROOT / 'input.txt', tmp_path)
     (tmp_path / 'microgpt.py').write_bytes(SCRIPT.read_bytes())
-    code = ('import time; t = time.perf_counter(); import microgpt; '
-            'print(time.perf_counter() - t); '
+    # a trained step prints its line; a backward() without an update leaves gradients behind
+    code = ('import microgpt; '
             'print(callable(microgpt.document_loss), callable(microgpt.train), '
-            'callable(microgpt.sample))')
+            'callable(microgpt.sample)); '
+            'print(any(p.grad != 0 for p in getattr(microgpt, "params", [])))')
     result = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True,
                             timeout=60)
     lines = result.stdout.decode().splitlines()
     assert ([line.split(':')[0] for line in lines[:3]]
             == ['num docs', 'vocab size', 'num params']), lines
-    # loaded, built, and nothing trained
-    assert float(lines[3]) < 0.6 and lines[4] == 'True True True'
+    assert lines[3:] == ['True True True', 'False'], lines  # loaded, built, and nothing trained
 
 
 def test_a_short_run_prints_steps_then_twenty_samples(tmp_path):
@@ -314,10 +313,9 @@ def test_a_single_distinct_character_trains_and_samples(tmp_path):
 ])
 def test_an_impossible_hyperparameter_stops_at_the_start_and_names_it(tmp_path, edit, words):
     write(tmp_path, 'emma\nolivia\n')
-    start = time.perf_counter()
     result = run_script(tmp_path, **edit)
     assert_error(result, *words)
-    assert b'step' not in result.stdout and time.perf_counter() - start < 5
+    assert b'step' not in result.stdout  # it stopped before the first step
 
 
 # --- the file's shape: what the lesson promises its readers ---
