@@ -188,7 +188,7 @@ def shade(value, most):
 def loss_curve(numbers):
     losses, held_out = numbers['losses'], {int(k): v for k, v in numbers['held_out'].items()}
     width, height, left, right, top, bottom = 720, 440, 70, 30, 110, 60
-    lo, hi, steps = 1.8, 3.6, len(losses)
+    lo, hi, steps = 1.5, 4.0, len(losses)  # every step's loss falls within
     x = lambda step: left + (width - left - right) * step / steps
     y = lambda loss: top + (height - top - bottom) * (hi - loss) / (hi - lo)
     body = [
@@ -201,7 +201,7 @@ def loss_curve(numbers):
             'bold',
         )
     ]
-    for loss in [2.0, 2.5, 3.0, 3.5]:
+    for loss in [1.5, 2.0, 2.5, 3.0, 3.5, 4.0]:
         body += [
             line(left, y(loss), width - right, y(loss), '#ddd'),
             text(left - 8, y(loss) + 4, f'{loss:.1f}', 12, 'end'),
@@ -233,7 +233,7 @@ def loss_curve(numbers):
     ]
     for step in range(steps):  # each step's loss, one name's: it jumps about
         body.append(
-            f"<circle cx='{x(step + 0.5):.1f}' cy='{y(min(hi, max(lo, losses[step]))):.1f}' r='1' "
+            f"<circle cx='{x(step + 0.5):.1f}' cy='{y(losses[step]):.1f}' r='1' "
             f"fill='#9ecae1'/>\n"
         )
     block = 50
@@ -319,17 +319,16 @@ def attention(numbers):
                             left + j * cell, top + i * cell, cell, cell, shade(weight, 1.0), '#fff'
                         )
                     )
-                    if weight >= 0.1:
-                        body.append(
-                            text(
-                                left + j * cell + cell / 2,
-                                top + i * cell + cell / 2 + 4,
-                                f'{weight:.2f}'.lstrip('0'),
-                                10,
-                                'middle',
-                                fill='#fff' if weight > 0.5 else '#222',
-                            )
+                    body.append(
+                        text(
+                            left + j * cell + cell / 2,
+                            top + i * cell + cell / 2 + 4,
+                            f'{weight:.2f}'.lstrip('0'),
+                            10,
+                            'middle',
+                            fill='#fff' if weight > 0.5 else '#222',
                         )
+                    )
                 else:
                     body.append(
                         rect(left + j * cell, top + i * cell, cell, cell, '#f4f4f4', '#fff')
@@ -582,7 +581,7 @@ def ladder(numbers):
         text(
             width / 2,
             46,
-            'each rung trained for 1,000 steps, a name a step, seed 42',
+            'each rung trained for 1,000 steps, a name a step, seed 42 (the axis starts at 2.2)',
             12,
             'middle',
             fill='#444',

@@ -6,9 +6,10 @@ From the repository root, with the Python that has pytest (the README's .venv):
     .venv\\Scripts\\python tests\\check.py submissions\\     # the same on Windows
 
 Each copy gets the check a learner runs on their own, `python -m pytest -m "not reference"` with
-MICROGPT naming the copy, to its first failure; the checks of the machine (other interpreters) and
-of the shipped ladder are left out, as they say nothing of the copy. A line per copy: passed, with
-how many checks ran and how many did not apply; or the first failure's own words.
+MICROGPT naming the copy, to its first failure; the checks of the machine (other interpreters), of
+the shipped ladder and of the file's handling of input.txt are left out, as they say nothing of the
+copy's model. A line per copy: how many checks passed, and how many did not apply to the copy
+(a rung's copy lacks what some checks need); or the first failure, in the check's own words.
 """
 import os
 import re
@@ -17,6 +18,23 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def first_failure(out):
+    """The first failure's own words: its E lines, without pytest's working out of the assert."""
+    words = []
+    for line in out.split('\n'):
+        if line.startswith('E '):
+            text = line[1:].strip()
+            if text.startswith(('assert ', '+', 'where', 'and ', 'Regex')):
+                if words:
+                    break
+                continue
+            words.append(text)
+        elif words:
+            break
+    return ' / '.join(words[:6])
+
 
 copies = []
 for arg in sys.argv[1:]:
@@ -29,19 +47,17 @@ for copy in copies:
         print(f'{copy}: no such file')
         continue
     env = dict(os.environ, MICROGPT=str(copy.resolve()), MICROGPT_NESTED='1')
-    result = subprocess.run([sys.executable, '-m', 'pytest', '-m', 'not reference', '-x', '-q',
-                             '-p', 'no:cacheprovider'], cwd=ROOT, env=env, capture_output=True)
+    check = [sys.executable, '-m', 'pytest', '-m', 'not reference', '-x', '-q', '-rfs', '-p',
+             'no:cacheprovider']
+    result = subprocess.run(check, cwd=ROOT, env=env, capture_output=True)
     out = result.stdout.decode('utf-8', 'replace')
-    summary = (out.strip().splitlines()[-1] if out.strip()
-               else result.stderr.decode('utf-8', 'replace'))
     if result.returncode == 0:
-        passed = re.search(r'(\d+) passed', summary)
-        skipped = re.search(r'(\d+) skipped', summary)
-        print(f'{copy}: passed ({passed.group(1) if passed else 0} checks; '
-              f'{skipped.group(1) if skipped else 0} did not apply)')
+        passed = re.search(r'(\d+) passed', out)
+        lacks = rf'^SKIPPED \[(\d+)\] .*{re.escape(copy.name)} has no'
+        lacking = sum(int(n) for n in re.findall(lacks, out, flags=re.M))
+        print(f'{copy}: passed ({passed.group(1) if passed else 0} checks'
+              + (f'; {lacking} did not apply: the copy lacks what they need)' if lacking else ')'))
     else:
-        error = (re.search(r'^E +(\w*Error: .*)$', out, flags=re.M)
-                 or re.search(r'^E +(.*)$', out, flags=re.M))
         test = re.search(r'^FAILED (\S+)', out, flags=re.M)
-        print(f'{copy}: FAILED {test.group(1) if test else ""}: '
-              f'{error.group(1) if error else summary}')
+        words = first_failure(out) or out.strip()[-300:] or result.stderr.decode('utf-8', 'replace')
+        print(f'{copy}: FAILED {test.group(1) if test else ""}: {words}')
