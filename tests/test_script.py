@@ -104,7 +104,10 @@ def test_a_notebook_cell_stopped_mid_training_gets_its_collector_back(tmp_path):
     # the rest of the session. The thread notes what it interrupted, so the test can't
     # pass vacuously.
     shutil.copy(ROOT / 'input.txt', tmp_path)
-    wrapper = ("import _thread, gc, sys, threading, time\n"
+    # Ctrl-C's handler is put back first: a shell's background job (`&`, nohup) ignores Ctrl-C,
+    # and then interrupt_main() would do nothing
+    wrapper = ("import _thread, gc, signal, sys, threading, time\n"
+               "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
                "seen = {}\n"
                "def interrupt():\n"
                "    while 'step ' not in sys.stdout.getvalue(): time.sleep(0.01)\n"
