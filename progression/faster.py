@@ -1,21 +1,20 @@
 """faster: microgpt.py with fewer, bigger nodes: the same model and the same numbers, in less time.
 It adds: dot() and sum_of(), one node each for a whole dot product or sum, used all through it.
 It still lacks: what a tensor library adds beyond this: its vectors in C, then a GPU."""
-import math, os, random
-random.seed(42)  # let there be order among chaos: the same seed, the same numbers, anywhere
+import math, os, random, urllib.request
+random.seed(42)  # let there be order among chaos: the same numbers every run
 
-# Dataset: the documents to learn from, one per line of input.txt (here, 32,033 names)
+# Dataset: one document per line of input.txt (here, 32,033 names)
 if not os.path.exists('input.txt'):
-    import urllib.request
     names_url = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
-    urllib.request.urlretrieve(names_url, 'input.txt.part')  # a cut-off download stays .part,
-    os.replace('input.txt.part', 'input.txt')  # so input.txt appears only once it is whole
+    urllib.request.urlretrieve(names_url, 'input.txt.part')
+    os.replace('input.txt.part', 'input.txt')  # input.txt appears whole, or not at all
 docs = [line.strip() for line in open('input.txt', encoding='utf-8') if line.strip()]
 assert docs, "input.txt holds no documents: write one per line"
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")
 
-# Tokenizer: each character is a token; one more, BOS, marks where a document starts and ends
+# Tokenizer: a token per character, and one more, BOS, for where a document starts and ends
 uchars = sorted(set(''.join(docs)))  # the dataset's characters become token ids 0..n-1
 BOS = len(uchars)  # token id of the special Beginning of Sequence token
 vocab_size = len(uchars) + 1  # +1 for BOS
@@ -23,16 +22,16 @@ print(f"vocab size: {vocab_size}")
 
 # Autograd: every number remembers how it was made, so the chain rule can run backwards
 class Value:
-    __slots__ = ('data', 'grad', '_children', '_local_grads')  # no dict per node: less memory
+    __slots__ = ('data', 'grad', '_children', '_local_grads')  # less memory per node
 
     def __init__(self, data, children=(), local_grads=()):
         self.data = data                 # the scalar computed in the forward pass
-        self.grad = 0                    # d(loss)/d(this node), filled in by backward()
+        self.grad = 0                    # d(loss)/d(this node), summed by backward()
         self._children = children        # the nodes this one was computed from
-        self._local_grads = local_grads  # d(this node)/d(each child), known when it is made
+        self._local_grads = local_grads  # d(this node)/d(each child), known when made
 
     def __add__(self, other):
-        other = other if isinstance(other, Value) else Value(other)  # a plain number: a constant
+        other = other if isinstance(other, Value) else Value(other)
         return Value(self.data + other.data, (self, other), (1, 1))
 
     def __mul__(self, other):
@@ -42,16 +41,17 @@ class Value:
     def __pow__(self, k): return Value(self.data ** k, (self,), (k * self.data ** (k - 1),))
     def log(self): return Value(math.log(self.data), (self,), (1 / self.data,))
     def exp(self): return Value(math.exp(self.data), (self,), (math.exp(self.data),))
+    # relu at or below 0: the slope is 0, so a constant will do (no path back)
     def relu(self): return Value(self.data, (self,), (1,)) if self.data > 0 else Value(0)
     def __neg__(self): return self * -1
-    def __radd__(self, other): return self + other
+    def __radd__(self, other): return self + other  # sum() starts from 0 + Value
     def __sub__(self, other): return self + (-other)
     def __rsub__(self, other): return other + (-self)
     def __rmul__(self, other): return self * other
     def __truediv__(self, other): return self * other ** -1
     def __rtruediv__(self, other): return other * self ** -1
 
-    def build_topo(self, topo, visited):  # depth first: all that made a node, then the node
+    def build_topo(self, topo, visited):  # a node after all that made it
         if self not in visited:
             visited.add(self)
             for child in self._children:
@@ -59,13 +59,12 @@ class Value:
             topo.append(self)
 
     def backward(self):
-        # A node needs its whole gradient before it passes it on: sort, then go from the loss back
-        topo = []
+        topo = []  # sort: a node's grad must be whole before it passes it on
         self.build_topo(topo, set())
         self.grad = 1  # d(loss)/d(loss)
         for node in reversed(topo):
             for child, local_grad in zip(node._children, node._local_grads):
-                child.grad += local_grad * node.grad  # +=: every path to a value adds its share
+                child.grad += local_grad * node.grad  # +=: every path adds its share
 
 # Fewer, bigger nodes: a node costs the same to make, sort and visit whatever its size, so one node
 # for a whole dot product or sum does the work of a chain of two-input ones. Its value is added up
@@ -85,12 +84,12 @@ def sum_of(xs):  # x_1 + x_2 + ...: its slope with respect to each term is 1
 # Parameters: the model's knowledge, random at first, then shaped by training
 n_layer = 1      # depth: how many transformer blocks
 n_embd = 16      # width: the length of every token's vector
-block_size = 16  # the longest context the model sees (the longest name has 15 characters)
-n_head = 4       # attention heads, each reading its own n_embd // n_head dimensions
+block_size = 16  # the longest context (the longest name has 15 characters)
+n_head = 4       # attention heads, each with its own n_embd // n_head dimensions
 head_dim = n_embd // n_head
 assert n_embd % n_head == 0, f"n_embd ({n_embd}) must be a multiple of n_head ({n_head})"
 
-def matrix(nout, nin, std=0.08):  # row i holds the nin weights of a layer's output i
+def matrix(nout, nin, std=0.08):  # row i: the weights of output i
     return [[Value(random.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
 state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd),
               'lm_head': matrix(vocab_size, n_embd)}
@@ -99,15 +98,15 @@ for i in range(n_layer):
         state_dict[f'layer{i}.{name}'] = matrix(n_embd, n_embd)
     state_dict[f'layer{i}.mlp_fc1'] = matrix(4 * n_embd, n_embd)
     state_dict[f'layer{i}.mlp_fc2'] = matrix(n_embd, 4 * n_embd)
-params = [p for mat in state_dict.values() for row in mat for p in row]  # flat, for the optimizer
+params = [p for mat in state_dict.values() for row in mat for p in row]
 print(f"num params: {len(params)}")
 
-# Model: GPT-2, simplified (rmsnorm, no biases, relu for gelu, no final norm), a token at a time
+# Model: GPT-2 simplified (rmsnorm, no biases, relu, no final norm), a token at a time
 def linear(x, w):
     return [dot(wo, x) for wo in w]
 
 def softmax(logits):
-    max_val = max(val.data for val in logits)  # a plain number: subtracting it keeps exp() small
+    max_val = max(val.data for val in logits)  # subtracted below: keeps exp() small
     exps = [(val - max_val).exp() for val in logits]
     total = sum_of(exps)
     return [e / total for e in exps]
@@ -117,47 +116,47 @@ def rmsnorm(x):
     scale = (ms + 1e-5) ** -0.5
     return [xi * scale for xi in x]
 
-def gpt(token_id, pos_id, keys, values):  # keys, values: the cache of the positions before
-    tok_emb, pos_emb = state_dict['wte'][token_id], state_dict['wpe'][pos_id]  # what, and where
+def gpt(token_id, pos_id, keys, values):  # keys, values: the cache so far
+    tok_emb = state_dict['wte'][token_id]  # what the token is
+    pos_emb = state_dict['wpe'][pos_id]  # where it stands
     x = [t + p for t, p in zip(tok_emb, pos_emb)]
-    x = rmsnorm(x)  # the residual stream, which every block adds to, starts at unit scale
+    x = rmsnorm(x)  # each block adds its output to x: start x at unit scale
     for li in range(n_layer):
-        # 1) Multi-head attention: tokens talk; the cache holds only the past, so none peeks ahead
+        # 1) Multi-head attention: tokens talk, each to itself and those before it
         x_residual = x
         x = rmsnorm(x)
         q = linear(x, state_dict[f'layer{li}.attn_wq'])
         k = linear(x, state_dict[f'layer{li}.attn_wk'])
         v = linear(x, state_dict[f'layer{li}.attn_wv'])
-        keys[li].append(k)  # the cache holds live nodes: gradients flow back through it
+        keys[li].append(k)  # live nodes: gradients flow back through the cache
         values[li].append(v)
         x_attn = []
         for h in range(n_head):
-            start = h * head_dim  # this head's own slice of the dimensions
+            start = h * head_dim
             q_h = q[start:start + head_dim]
             k_h = [ki[start:start + head_dim] for ki in keys[li]]
             v_h = [vi[start:start + head_dim] for vi in values[li]]
-            # score each cached position: q . k, scaled so the scores don't grow with head_dim
+            # score each cached position: q . k, scaled so scores don't grow with head_dim
             attn_logits = [dot(q_h, k_t) / head_dim ** 0.5 for k_t in k_h]
-            attn_weights = softmax(attn_logits)
-            head_out = [dot(attn_weights, [v_t[j] for v_t in v_h])
-                        for j in range(head_dim)]  # the cached values, mixed by those weights
+            attn_weights = softmax(attn_logits)  # how much of each value to mix in
+            head_out = [dot(attn_weights, [v_t[j] for v_t in v_h]) for j in range(head_dim)]
             x_attn.extend(head_out)
         x = linear(x_attn, state_dict[f'layer{li}.attn_wo'])
-        x = [a + b for a, b in zip(x, x_residual)]  # residual: a straight path back for gradients
-
+        x = [a + b for a, b in zip(x, x_residual)]  # residual: a straight path back
         # 2) MLP: each token thinks on its own, in a space four times wider
         x_residual = x
         x = rmsnorm(x)
-        x = [xi.relu() for xi in linear(x, state_dict[f'layer{li}.mlp_fc1'])]
+        x = linear(x, state_dict[f'layer{li}.mlp_fc1'])
+        x = [xi.relu() for xi in x]
         x = linear(x, state_dict[f'layer{li}.mlp_fc2'])
         x = [a + b for a, b in zip(x, x_residual)]
     return linear(x, state_dict['lm_head'])  # logits: a score for each token
 
-# Training: a document a step; each step nudges every weight to make the document less surprising
+# Training: each step nudges every weight to make one document less surprising
 def document_loss(doc):  # the model's mean surprise at each next token of doc
-    tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]  # BOS on both sides: start, and stop
-    n = min(block_size, len(tokens) - 1)  # positions for block_size tokens at most
-    keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]  # a fresh KV cache
+    tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]  # BOS at both ends
+    n = min(block_size, len(tokens) - 1)  # the last token has no next token to predict
+    keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]  # a fresh cache
     losses = []
     for pos_id in range(n):
         token_id, target_id = tokens[pos_id], tokens[pos_id + 1]
@@ -167,50 +166,50 @@ def document_loss(doc):  # the model's mean surprise at each next token of doc
 
 num_steps = 1000
 learning_rate, beta1, beta2, eps_adam = 0.01, 0.85, 0.99, 1e-8
-m = [0.0] * len(params)  # Adam's first moment: running mean of each gradient (momentum)
-v = [0.0] * len(params)  # second moment: running mean of each squared gradient (scale)
+m = [0.0] * len(params)  # Adam's first moment: a moving average of the gradient
+v = [0.0] * len(params)  # second: of the squared gradient, for a step size per weight
 
 def train():
     for step in range(num_steps):
-        # 1) Forward: one document through the model, building the graph up to its loss
+        # 1) Forward: one document through the model, up to its loss
         loss = document_loss(docs[step % len(docs)])
         # 2) Backward: every parameter's .grad becomes d(loss)/d(parameter)
         loss.backward()
-        # 3) Update: Adam, with a learning rate that decays linearly to 0 over the run
+        # 3) Update: Adam, the learning rate decaying linearly towards 0
         lr_t = learning_rate * (1 - step / num_steps)
         for i, p in enumerate(params):
             m[i] = beta1 * m[i] + (1 - beta1) * p.grad
             v[i] = beta2 * v[i] + (1 - beta2) * p.grad ** 2
-            # m and v start at 0, so early on they are too small: dividing by 1 - beta**t fixes it
-            m_hat = m[i] / (1 - beta1 ** (step + 1))
+            m_hat = m[i] / (1 - beta1 ** (step + 1))  # m, v start at 0: scale them up early on
             v_hat = v[i] / (1 - beta2 ** (step + 1))
             p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
             p.grad = 0  # backward() adds into .grad, so clear it for the next step
         print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss.data:.4f}", end='\r')
 
-# Sampling: from BOS, feed each sampled token back in until the model says BOS
-temperature = 0.5  # above 0: low plays it safe; 1 samples what the model learned
+# Sampling (inference): from BOS, feed each token back in until the model says BOS
+temperature = 0.5  # above 0: lower plays it safe; 1 uses the model's probabilities as they are
 assert temperature > 0, f"temperature ({temperature}) must be above 0"
 
 def sample():
     keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
     token_id, chars = BOS, []
     for pos_id in range(block_size):
-        probs = softmax([logit / temperature for logit in gpt(token_id, pos_id, keys, values)])
+        logits = gpt(token_id, pos_id, keys, values)
+        probs = softmax([logit / temperature for logit in logits])
         token_id = random.choices(range(vocab_size), weights=[p.data for p in probs])[0]
         if token_id == BOS:
             break
         chars.append(uchars[token_id])
     return ''.join(chars)
 
-if __name__ == '__main__':  # run as a script or a notebook cell; an import trains nothing
-    import gc, sys  # speed, not algorithm: CPython's cycle collector would re-check each graph
-    if sys.implementation.name == 'cpython':  # PyPy frees memory only through its collector
+if __name__ == '__main__':  # a script or a notebook cell runs this; an import does not
+    import gc, sys  # speed only: CPython's cycle collector would re-scan every graph
+    if sys.implementation.name == 'cpython':  # PyPy frees memory only through it
         gc.disable()
     try:
         train()
     finally:
-        gc.enable()  # back on, even after an interrupt, for the rest of a notebook session
+        gc.enable()  # back on even after Ctrl-C, for the rest of a notebook session
     print("\n--- inference (new, hallucinated names) ---")
     for i in range(20):
         print(f"sample {i + 1:2d}: {sample()}")

@@ -1,21 +1,20 @@
 """train0: a bigram count table: the next character is drawn by how often it followed this one.
 It adds: the dataset, the tokenizer, a loss to measure the model by, training and sampling loops.
 It still lacks: weights learned by gradients (train1), and everything built on them."""
-import math, os, random
-random.seed(42)  # let there be order among chaos: the same seed, the same numbers, anywhere
+import math, os, random, urllib.request
+random.seed(42)  # let there be order among chaos: the same numbers every run
 
-# Dataset: the documents to learn from, one per line of input.txt (here, 32,033 names)
+# Dataset: one document per line of input.txt (here, 32,033 names)
 if not os.path.exists('input.txt'):
-    import urllib.request
     names_url = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
-    urllib.request.urlretrieve(names_url, 'input.txt.part')  # a cut-off download stays .part,
-    os.replace('input.txt.part', 'input.txt')  # so input.txt appears only once it is whole
+    urllib.request.urlretrieve(names_url, 'input.txt.part')
+    os.replace('input.txt.part', 'input.txt')  # input.txt appears whole, or not at all
 docs = [line.strip() for line in open('input.txt', encoding='utf-8') if line.strip()]
 assert docs, "input.txt holds no documents: write one per line"
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")
 
-# Tokenizer: each character is a token; one more, BOS, marks where a document starts and ends
+# Tokenizer: a token per character, and one more, BOS, for where a document starts and ends
 uchars = sorted(set(''.join(docs)))  # the dataset's characters become token ids 0..n-1
 BOS = len(uchars)  # token id of the special Beginning of Sequence token
 vocab_size = len(uchars) + 1  # +1 for BOS
@@ -36,10 +35,10 @@ def softmax(logits):
 def bigram(token_id):
     return [math.log(count) for count in counts[token_id]]  # logits: a score for each token
 
-# Training: a document a step; each step nudges every weight to make the document less surprising
+# Training: each step nudges every weight to make one document less surprising
 def document_loss(doc):  # the model's mean surprise at each next token of doc
-    tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]  # BOS on both sides: start, and stop
-    n = min(block_size, len(tokens) - 1)  # positions for block_size tokens at most
+    tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]  # BOS at both ends
+    n = min(block_size, len(tokens) - 1)  # the last token has no next token to predict
     losses = []
     for pos_id in range(n):
         token_id, target_id = tokens[pos_id], tokens[pos_id + 1]
@@ -60,21 +59,22 @@ def train():
             counts[token_id][target_id] += 1
         print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss:.4f}", end='\r')
 
-# Sampling: from BOS, feed each sampled token back in until the model says BOS
-temperature = 0.5  # above 0: low plays it safe; 1 samples what the model learned
+# Sampling (inference): from BOS, feed each token back in until the model says BOS
+temperature = 0.5  # above 0: lower plays it safe; 1 uses the model's probabilities as they are
 assert temperature > 0, f"temperature ({temperature}) must be above 0"
 
 def sample():
     token_id, chars = BOS, []
     for pos_id in range(block_size):
-        probs = softmax([logit / temperature for logit in bigram(token_id)])
+        logits = bigram(token_id)
+        probs = softmax([logit / temperature for logit in logits])
         token_id = random.choices(range(vocab_size), weights=probs)[0]
         if token_id == BOS:
             break
         chars.append(uchars[token_id])
     return ''.join(chars)
 
-if __name__ == '__main__':  # run as a script or a notebook cell; an import trains nothing
+if __name__ == '__main__':  # a script or a notebook cell runs this; an import does not
     train()
     print("\n--- inference (new, hallucinated names) ---")
     for i in range(20):

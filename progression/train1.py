@@ -1,21 +1,20 @@
 """train1: an MLP, its gradients worked out by hand, trained by gradient descent.
 It adds: weights, a forward pass, the chain rule written out (and checked numerically), SGD.
 It still lacks: autograd (train2), attention (train3), heads and layers (train4), Adam."""
-import math, os, random
-random.seed(42)  # let there be order among chaos: the same seed, the same numbers, anywhere
+import math, os, random, urllib.request
+random.seed(42)  # let there be order among chaos: the same numbers every run
 
-# Dataset: the documents to learn from, one per line of input.txt (here, 32,033 names)
+# Dataset: one document per line of input.txt (here, 32,033 names)
 if not os.path.exists('input.txt'):
-    import urllib.request
     names_url = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
-    urllib.request.urlretrieve(names_url, 'input.txt.part')  # a cut-off download stays .part,
-    os.replace('input.txt.part', 'input.txt')  # so input.txt appears only once it is whole
+    urllib.request.urlretrieve(names_url, 'input.txt.part')
+    os.replace('input.txt.part', 'input.txt')  # input.txt appears whole, or not at all
 docs = [line.strip() for line in open('input.txt', encoding='utf-8') if line.strip()]
 assert docs, "input.txt holds no documents: write one per line"
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")
 
-# Tokenizer: each character is a token; one more, BOS, marks where a document starts and ends
+# Tokenizer: a token per character, and one more, BOS, for where a document starts and ends
 uchars = sorted(set(''.join(docs)))  # the dataset's characters become token ids 0..n-1
 BOS = len(uchars)  # token id of the special Beginning of Sequence token
 vocab_size = len(uchars) + 1  # +1 for BOS
@@ -25,7 +24,7 @@ print(f"vocab size: {vocab_size}")
 n_embd = 16      # width: the length of every token's vector
 block_size = 16  # the longest name it trains on or samples (the longest name has 15 characters)
 
-def matrix(nout, nin, std=0.08):  # row i holds the nin weights of a layer's output i
+def matrix(nout, nin, std=0.08):  # row i: the weights of output i
     return [[random.gauss(0, std) for _ in range(nin)] for _ in range(nout)]
 state_dict = {'wte': matrix(vocab_size, n_embd), 'lm_head': matrix(vocab_size, n_embd)}
 state_dict['mlp_fc1'] = matrix(4 * n_embd, n_embd)
@@ -57,10 +56,10 @@ def linear_backward(d_out, x, w, d_w):  # out[i] = sum over j of w[i][j] * x[j]
             d_w[i][j] += d * xj  # d out[i] / d w[i][j] = x[j]; += because each position adds
     return [sum(d * row[j] for d, row in zip(d_out, w)) for j in range(len(x))]  # d / d x[j]
 
-# Training: a document a step; each step nudges every weight to make the document less surprising
+# Training: each step nudges every weight to make one document less surprising
 def document_loss(doc):  # the model's mean surprise at each next token of doc, and its gradient
-    tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]  # BOS on both sides: start, and stop
-    n = min(block_size, len(tokens) - 1)  # positions for block_size tokens at most
+    tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]  # BOS at both ends
+    n = min(block_size, len(tokens) - 1)  # the last token has no next token to predict
     grads = {name: [[0.0] * len(mat[0]) for _ in mat] for name, mat in state_dict.items()}
     losses = []
     for pos_id in range(n):
@@ -113,21 +112,22 @@ def train():
                     row[j] -= lr_t * g
         print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss:.4f}", end='\r')
 
-# Sampling: from BOS, feed each sampled token back in until the model says BOS
-temperature = 0.5  # above 0: low plays it safe; 1 samples what the model learned
+# Sampling (inference): from BOS, feed each token back in until the model says BOS
+temperature = 0.5  # above 0: lower plays it safe; 1 uses the model's probabilities as they are
 assert temperature > 0, f"temperature ({temperature}) must be above 0"
 
 def sample():
     token_id, chars = BOS, []
     for pos_id in range(block_size):
-        probs = softmax([logit / temperature for logit in mlp(token_id)[0]])
+        logits = mlp(token_id)[0]
+        probs = softmax([logit / temperature for logit in logits])
         token_id = random.choices(range(vocab_size), weights=probs)[0]
         if token_id == BOS:
             break
         chars.append(uchars[token_id])
     return ''.join(chars)
 
-if __name__ == '__main__':  # run as a script or a notebook cell; an import trains nothing
+if __name__ == '__main__':  # a script or a notebook cell runs this; an import does not
     print(f"gradient check: largest difference {gradient_check(docs[0]):.1e}")
     train()
     print("\n--- inference (new, hallucinated names) ---")

@@ -1,21 +1,20 @@
 """train3: attention: each token looks back at the ones before it, through a cache.
 It adds: position embeddings, single-head attention over a KV cache, rmsnorm, residual connections.
 It still lacks: several heads and a stack of layers (train4), Adam (microgpt.py)."""
-import math, os, random
-random.seed(42)  # let there be order among chaos: the same seed, the same numbers, anywhere
+import math, os, random, urllib.request
+random.seed(42)  # let there be order among chaos: the same numbers every run
 
-# Dataset: the documents to learn from, one per line of input.txt (here, 32,033 names)
+# Dataset: one document per line of input.txt (here, 32,033 names)
 if not os.path.exists('input.txt'):
-    import urllib.request
     names_url = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
-    urllib.request.urlretrieve(names_url, 'input.txt.part')  # a cut-off download stays .part,
-    os.replace('input.txt.part', 'input.txt')  # so input.txt appears only once it is whole
+    urllib.request.urlretrieve(names_url, 'input.txt.part')
+    os.replace('input.txt.part', 'input.txt')  # input.txt appears whole, or not at all
 docs = [line.strip() for line in open('input.txt', encoding='utf-8') if line.strip()]
 assert docs, "input.txt holds no documents: write one per line"
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")
 
-# Tokenizer: each character is a token; one more, BOS, marks where a document starts and ends
+# Tokenizer: a token per character, and one more, BOS, for where a document starts and ends
 uchars = sorted(set(''.join(docs)))  # the dataset's characters become token ids 0..n-1
 BOS = len(uchars)  # token id of the special Beginning of Sequence token
 vocab_size = len(uchars) + 1  # +1 for BOS
@@ -23,16 +22,16 @@ print(f"vocab size: {vocab_size}")
 
 # Autograd: every number remembers how it was made, so the chain rule can run backwards
 class Value:
-    __slots__ = ('data', 'grad', '_children', '_local_grads')  # no dict per node: less memory
+    __slots__ = ('data', 'grad', '_children', '_local_grads')  # less memory per node
 
     def __init__(self, data, children=(), local_grads=()):
         self.data = data                 # the scalar computed in the forward pass
-        self.grad = 0                    # d(loss)/d(this node), filled in by backward()
+        self.grad = 0                    # d(loss)/d(this node), summed by backward()
         self._children = children        # the nodes this one was computed from
-        self._local_grads = local_grads  # d(this node)/d(each child), known when it is made
+        self._local_grads = local_grads  # d(this node)/d(each child), known when made
 
     def __add__(self, other):
-        other = other if isinstance(other, Value) else Value(other)  # a plain number: a constant
+        other = other if isinstance(other, Value) else Value(other)
         return Value(self.data + other.data, (self, other), (1, 1))
 
     def __mul__(self, other):
@@ -42,16 +41,17 @@ class Value:
     def __pow__(self, k): return Value(self.data ** k, (self,), (k * self.data ** (k - 1),))
     def log(self): return Value(math.log(self.data), (self,), (1 / self.data,))
     def exp(self): return Value(math.exp(self.data), (self,), (math.exp(self.data),))
+    # relu at or below 0: the slope is 0, so a constant will do (no path back)
     def relu(self): return Value(self.data, (self,), (1,)) if self.data > 0 else Value(0)
     def __neg__(self): return self * -1
-    def __radd__(self, other): return self + other
+    def __radd__(self, other): return self + other  # sum() starts from 0 + Value
     def __sub__(self, other): return self + (-other)
     def __rsub__(self, other): return other + (-self)
     def __rmul__(self, other): return self * other
     def __truediv__(self, other): return self * other ** -1
     def __rtruediv__(self, other): return other * self ** -1
 
-    def build_topo(self, topo, visited):  # depth first: all that made a node, then the node
+    def build_topo(self, topo, visited):  # a node after all that made it
         if self not in visited:
             visited.add(self)
             for child in self._children:
@@ -59,19 +59,18 @@ class Value:
             topo.append(self)
 
     def backward(self):
-        # A node needs its whole gradient before it passes it on: sort, then go from the loss back
-        topo = []
+        topo = []  # sort: a node's grad must be whole before it passes it on
         self.build_topo(topo, set())
         self.grad = 1  # d(loss)/d(loss)
         for node in reversed(topo):
             for child, local_grad in zip(node._children, node._local_grads):
-                child.grad += local_grad * node.grad  # +=: every path to a value adds its share
+                child.grad += local_grad * node.grad  # +=: every path adds its share
 
 # Parameters: the model's knowledge, random at first, then shaped by training
 n_embd = 16      # width: the length of every token's vector
-block_size = 16  # the longest context the model sees (the longest name has 15 characters)
+block_size = 16  # the longest context (the longest name has 15 characters)
 
-def matrix(nout, nin, std=0.08):  # row i holds the nin weights of a layer's output i
+def matrix(nout, nin, std=0.08):  # row i: the weights of output i
     return [[Value(random.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
 state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd),
               'lm_head': matrix(vocab_size, n_embd)}
@@ -79,15 +78,15 @@ for name in ['attn_wq', 'attn_wk', 'attn_wv', 'attn_wo']:  # query, key, value, 
     state_dict[name] = matrix(n_embd, n_embd)
 state_dict['mlp_fc1'] = matrix(4 * n_embd, n_embd)
 state_dict['mlp_fc2'] = matrix(n_embd, 4 * n_embd)
-params = [p for mat in state_dict.values() for row in mat for p in row]  # flat, for the optimizer
+params = [p for mat in state_dict.values() for row in mat for p in row]
 print(f"num params: {len(params)}")
 
-# Model: GPT-2, simplified (rmsnorm, no biases, relu for gelu, no final norm), a token at a time
+# Model: GPT-2 simplified (rmsnorm, no biases, relu, no final norm), a token at a time
 def linear(x, w):
     return [sum(wi * xi for wi, xi in zip(wo, x)) for wo in w]
 
 def softmax(logits):
-    max_val = max(val.data for val in logits)  # a plain number: subtracting it keeps exp() small
+    max_val = max(val.data for val in logits)  # subtracted below: keeps exp() small
     exps = [(val - max_val).exp() for val in logits]
     total = sum(exps)
     return [e / total for e in exps]
@@ -97,39 +96,40 @@ def rmsnorm(x):
     scale = (ms + 1e-5) ** -0.5
     return [xi * scale for xi in x]
 
-def gpt(token_id, pos_id, keys, values):  # keys, values: the cache of the positions before
-    tok_emb, pos_emb = state_dict['wte'][token_id], state_dict['wpe'][pos_id]  # what, and where
+def gpt(token_id, pos_id, keys, values):  # keys, values: the cache so far
+    tok_emb = state_dict['wte'][token_id]  # what the token is
+    pos_emb = state_dict['wpe'][pos_id]  # where it stands
     x = [t + p for t, p in zip(tok_emb, pos_emb)]
-    x = rmsnorm(x)  # the residual stream, which every block adds to, starts at unit scale
-    # 1) Attention: tokens talk; the cache holds only the past, so none peeks ahead
+    x = rmsnorm(x)  # each block adds its output to x: start x at unit scale
+    # 1) Attention: tokens talk, each to itself and those before it
     x_residual = x
     x = rmsnorm(x)
     q = linear(x, state_dict['attn_wq'])
     k = linear(x, state_dict['attn_wk'])
     v = linear(x, state_dict['attn_wv'])
-    keys.append(k)  # the cache holds live nodes: gradients flow back through it
+    keys.append(k)  # live nodes: gradients flow back through the cache
     values.append(v)
-    # score each cached position: q . k, scaled so the scores don't grow with n_embd
+    # score each cached position: q . k, scaled so scores don't grow with n_embd
     attn_logits = [sum(a * b for a, b in zip(q, k_t)) / n_embd ** 0.5 for k_t in keys]
-    attn_weights = softmax(attn_logits)
+    attn_weights = softmax(attn_logits)  # how much of each value to mix in
     x_attn = [sum(w * v_t[j] for w, v_t in zip(attn_weights, values))
-              for j in range(n_embd)]  # the cached values, mixed by those weights
+              for j in range(n_embd)]
     x = linear(x_attn, state_dict['attn_wo'])
-    x = [a + b for a, b in zip(x, x_residual)]  # residual: a straight path back for gradients
-
+    x = [a + b for a, b in zip(x, x_residual)]  # residual: a straight path back
     # 2) MLP: each token thinks on its own, in a space four times wider
     x_residual = x
     x = rmsnorm(x)
-    x = [xi.relu() for xi in linear(x, state_dict['mlp_fc1'])]
+    x = linear(x, state_dict['mlp_fc1'])
+    x = [xi.relu() for xi in x]
     x = linear(x, state_dict['mlp_fc2'])
     x = [a + b for a, b in zip(x, x_residual)]
     return linear(x, state_dict['lm_head'])  # logits: a score for each token
 
-# Training: a document a step; each step nudges every weight to make the document less surprising
+# Training: each step nudges every weight to make one document less surprising
 def document_loss(doc):  # the model's mean surprise at each next token of doc
-    tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]  # BOS on both sides: start, and stop
-    n = min(block_size, len(tokens) - 1)  # positions for block_size tokens at most
-    keys, values = [], []  # a fresh KV cache
+    tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]  # BOS at both ends
+    n = min(block_size, len(tokens) - 1)  # the last token has no next token to predict
+    keys, values = [], []  # a fresh cache
     losses = []
     for pos_id in range(n):
         token_id, target_id = tokens[pos_id], tokens[pos_id + 1]
@@ -142,40 +142,41 @@ learning_rate = 0.5  # how far each weight moves against its gradient, at first
 
 def train():
     for step in range(num_steps):
-        # 1) Forward: one document through the model, building the graph up to its loss
+        # 1) Forward: one document through the model, up to its loss
         loss = document_loss(docs[step % len(docs)])
         # 2) Backward: every parameter's .grad becomes d(loss)/d(parameter)
         loss.backward()
-        # 3) Update: gradient descent, with a learning rate that decays linearly to 0 over the run
+        # 3) Update: gradient descent, the learning rate decaying linearly towards 0
         lr_t = learning_rate * (1 - step / num_steps)
         for p in params:
             p.data -= lr_t * p.grad
             p.grad = 0  # backward() adds into .grad, so clear it for the next step
         print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss.data:.4f}", end='\r')
 
-# Sampling: from BOS, feed each sampled token back in until the model says BOS
-temperature = 0.5  # above 0: low plays it safe; 1 samples what the model learned
+# Sampling (inference): from BOS, feed each token back in until the model says BOS
+temperature = 0.5  # above 0: lower plays it safe; 1 uses the model's probabilities as they are
 assert temperature > 0, f"temperature ({temperature}) must be above 0"
 
 def sample():
     keys, values = [], []
     token_id, chars = BOS, []
     for pos_id in range(block_size):
-        probs = softmax([logit / temperature for logit in gpt(token_id, pos_id, keys, values)])
+        logits = gpt(token_id, pos_id, keys, values)
+        probs = softmax([logit / temperature for logit in logits])
         token_id = random.choices(range(vocab_size), weights=[p.data for p in probs])[0]
         if token_id == BOS:
             break
         chars.append(uchars[token_id])
     return ''.join(chars)
 
-if __name__ == '__main__':  # run as a script or a notebook cell; an import trains nothing
-    import gc, sys  # speed, not algorithm: CPython's cycle collector would re-check each graph
-    if sys.implementation.name == 'cpython':  # PyPy frees memory only through its collector
+if __name__ == '__main__':  # a script or a notebook cell runs this; an import does not
+    import gc, sys  # speed only: CPython's cycle collector would re-scan every graph
+    if sys.implementation.name == 'cpython':  # PyPy frees memory only through it
         gc.disable()
     try:
         train()
     finally:
-        gc.enable()  # back on, even after an interrupt, for the rest of a notebook session
+        gc.enable()  # back on even after Ctrl-C, for the rest of a notebook session
     print("\n--- inference (new, hallucinated names) ---")
     for i in range(20):
         print(f"sample {i + 1:2d}: {sample()}")
