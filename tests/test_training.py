@@ -70,8 +70,8 @@ def test_two_adam_steps_match_the_formula_worked_by_hand(monkeypatch):
     assert docs_seen == mg.docs[:2]  # step i trains on docs[i]
     first, second = gradients
     for i, p in enumerate(params):
-        # SPEC.md: lr_i = 0.01 (1 - i/num_steps); m = 0.85 m + 0.15 g; v = 0.99 v + 0.01 g^2;
-        # m_hat = m / (1 - 0.85^(i+1)); v_hat = v / (1 - 0.99^(i+1));
+        # the reference's Adam: lr_i = 0.01 (1 - i/num_steps); m = 0.85 m + 0.15 g;
+        # v = 0.99 v + 0.01 g^2; m_hat = m / (1 - 0.85^(i+1)); v_hat = v / (1 - 0.99^(i+1));
         # p -= lr_i m_hat / (sqrt(v_hat) + 1e-8)
         m = 0.15 * first[i]
         v = 0.01 * first[i] ** 2
