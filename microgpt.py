@@ -1,10 +1,11 @@
 """microgpt: the most atomic way to train and sample a GPT, in pure Python, no dependencies.
 This file is the complete algorithm; everything else is just efficiency."""
-import math, os, random, urllib.request
+import math, os, random
 random.seed(42)  # let there be order among chaos: the same numbers every run
 
 # Dataset: one document per line of input.txt (here, 32,033 names)
 if not os.path.exists('input.txt'):
+    import urllib.request
     names_url = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
     urllib.request.urlretrieve(names_url, 'input.txt.part')
     os.replace('input.txt.part', 'input.txt')  # input.txt appears whole, or not at all
@@ -153,7 +154,6 @@ num_steps = 1000
 learning_rate, beta1, beta2, eps_adam = 0.01, 0.85, 0.99, 1e-8
 m = [0.0] * len(params)  # Adam's first moment: a moving average of the gradient
 v = [0.0] * len(params)  # second: of the squared gradient, for a step size per weight
-
 def train():
     for step in range(num_steps):
         # 1) Forward: one document through the model, up to its loss

@@ -1,11 +1,12 @@
 """faster: microgpt.py with fewer, bigger nodes: the same model and the same numbers, in less time.
 It adds: dot() and sum_of(), one node each for a whole dot product or sum, used all through it.
 It still lacks: what a tensor library adds beyond this: its vectors in C, then a GPU."""
-import math, os, random, urllib.request
+import math, os, random
 random.seed(42)  # let there be order among chaos: the same numbers every run
 
 # Dataset: one document per line of input.txt (here, 32,033 names)
 if not os.path.exists('input.txt'):
+    import urllib.request
     names_url = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
     urllib.request.urlretrieve(names_url, 'input.txt.part')
     os.replace('input.txt.part', 'input.txt')  # input.txt appears whole, or not at all
@@ -168,7 +169,6 @@ num_steps = 1000
 learning_rate, beta1, beta2, eps_adam = 0.01, 0.85, 0.99, 1e-8
 m = [0.0] * len(params)  # Adam's first moment: a moving average of the gradient
 v = [0.0] * len(params)  # second: of the squared gradient, for a step size per weight
-
 def train():
     for step in range(num_steps):
         # 1) Forward: one document through the model, up to its loss

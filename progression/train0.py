@@ -1,11 +1,12 @@
 """train0: a bigram count table: the next character is drawn by how often it followed this one.
 It adds: the dataset, the tokenizer, a loss to measure the model by, training and sampling loops.
 It still lacks: weights learned by gradients (train1), and everything built on them."""
-import math, os, random, urllib.request
+import math, os, random
 random.seed(42)  # let there be order among chaos: the same numbers every run
 
 # Dataset: one document per line of input.txt (here, 32,033 names)
 if not os.path.exists('input.txt'):
+    import urllib.request
     names_url = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
     urllib.request.urlretrieve(names_url, 'input.txt.part')
     os.replace('input.txt.part', 'input.txt')  # input.txt appears whole, or not at all
@@ -47,7 +48,6 @@ def document_loss(doc):  # the model's mean surprise at each next token of doc
     return (1 / n) * sum(losses)
 
 num_steps = 1000
-
 def train():
     for step in range(num_steps):
         doc = docs[step % len(docs)]

@@ -1,11 +1,12 @@
 """train1: an MLP, its gradients worked out by hand, trained by gradient descent.
 It adds: weights, a forward pass, the chain rule written out (and checked numerically), SGD.
 It still lacks: autograd (train2), attention (train3), heads and layers (train4), Adam."""
-import math, os, random, urllib.request
+import math, os, random
 random.seed(42)  # let there be order among chaos: the same numbers every run
 
 # Dataset: one document per line of input.txt (here, 32,033 names)
 if not os.path.exists('input.txt'):
+    import urllib.request
     names_url = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
     urllib.request.urlretrieve(names_url, 'input.txt.part')
     os.replace('input.txt.part', 'input.txt')  # input.txt appears whole, or not at all
@@ -97,7 +98,6 @@ def gradient_check(doc, nudge=1e-6):
 
 num_steps = 1000
 learning_rate = 0.5  # how far each weight moves against its gradient, at first
-
 def train():
     for step in range(num_steps):
         # 1) Forward and 2) backward: one document's loss, and its gradient for every weight

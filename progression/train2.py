@@ -1,11 +1,12 @@
 """train2: autograd: the same MLP as train1, but the machine works out its gradients.
 It adds: Value, a number that remembers how it was made, so backward() can run the chain rule.
 It still lacks: attention (train3), heads and layers (train4), Adam (microgpt.py)."""
-import math, os, random, urllib.request
+import math, os, random
 random.seed(42)  # let there be order among chaos: the same numbers every run
 
 # Dataset: one document per line of input.txt (here, 32,033 names)
 if not os.path.exists('input.txt'):
+    import urllib.request
     names_url = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
     urllib.request.urlretrieve(names_url, 'input.txt.part')
     os.replace('input.txt.part', 'input.txt')  # input.txt appears whole, or not at all
@@ -109,7 +110,6 @@ def document_loss(doc):  # the model's mean surprise at each next token of doc
 
 num_steps = 1000
 learning_rate = 0.5  # how far each weight moves against its gradient, at first
-
 def train():
     for step in range(num_steps):
         # 1) Forward: one document through the model, up to its loss

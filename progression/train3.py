@@ -1,11 +1,12 @@
 """train3: attention: each token looks back at the ones before it, through a cache.
 It adds: position embeddings, single-head attention over a KV cache, rmsnorm, residual connections.
 It still lacks: several heads and a stack of layers (train4), Adam (microgpt.py)."""
-import math, os, random, urllib.request
+import math, os, random
 random.seed(42)  # let there be order among chaos: the same numbers every run
 
 # Dataset: one document per line of input.txt (here, 32,033 names)
 if not os.path.exists('input.txt'):
+    import urllib.request
     names_url = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
     urllib.request.urlretrieve(names_url, 'input.txt.part')
     os.replace('input.txt.part', 'input.txt')  # input.txt appears whole, or not at all
@@ -139,7 +140,6 @@ def document_loss(doc):  # the model's mean surprise at each next token of doc
 
 num_steps = 1000
 learning_rate = 0.5  # how far each weight moves against its gradient, at first
-
 def train():
     for step in range(num_steps):
         # 1) Forward: one document through the model, up to its loss

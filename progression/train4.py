@@ -1,11 +1,12 @@
 """train4: the whole GPT: attention with several heads, and a stack of layers.
 It adds: heads, each attending over its own slice of the dimensions; n_layer blocks in a row.
 It still lacks: Adam, the optimizer that microgpt.py (train5) trains it with."""
-import math, os, random, urllib.request
+import math, os, random
 random.seed(42)  # let there be order among chaos: the same numbers every run
 
 # Dataset: one document per line of input.txt (here, 32,033 names)
 if not os.path.exists('input.txt'):
+    import urllib.request
     names_url = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
     urllib.request.urlretrieve(names_url, 'input.txt.part')
     os.replace('input.txt.part', 'input.txt')  # input.txt appears whole, or not at all
@@ -152,7 +153,6 @@ def document_loss(doc):  # the model's mean surprise at each next token of doc
 
 num_steps = 1000
 learning_rate = 0.5  # how far each weight moves against its gradient, at first
-
 def train():
     for step in range(num_steps):
         # 1) Forward: one document through the model, up to its loss
