@@ -193,6 +193,14 @@ def no_cycle_collector():
             gc.enable()
 
 
+@pytest.fixture(autouse=True)
+def collector_paused_as_the_script_trains():
+    """Every test runs with the cycle collector paused, as the script trains: it would re-scan each
+    graph the test builds (the script's comment says why), for nothing. Back on after each test."""
+    with no_cycle_collector():
+        yield
+
+
 def edit(source, **hyperparameters):
     """Change top-level assignments such as `n_layer = 1` in place, as a reader edits the file."""
     for name, value in hyperparameters.items():
