@@ -100,7 +100,7 @@ gc.enable()
 sys.argv = ['ipykernel_launcher.py', '-f', '/tmp/kernel-1234.json']  # what a notebook kernel has
 def short_cell(path):  # the file as a notebook cell runs it: one step, short samples
     cell = open(path, encoding='utf-8').read()
-    for name, value in [('num_steps', 1), ('block_size', 1)]:
+    for name, value in [('num_steps', 1), ('block_size', 1), ('n_embd', 8)]:
         cell = re.sub(r'^%s = .*$' % name, '%s = %d' % (name, value), cell, count=1, flags=re.M)
     with contextlib.redirect_stdout(io.StringIO()) as printed:
         exec(compile(cell, '<cell>', 'exec'), {'__name__': '__main__'})
