@@ -164,6 +164,14 @@ def text(x, y, words, size=13, anchor='start', weight='normal', fill='#222'):
     )
 
 
+def title(width, words, y=26, size=16):  # a picture's heading, centred over it
+    return text(width / 2, y, words, size, 'middle', 'bold')
+
+
+def caption(width, y, words):  # how to read the picture: a grey line, centred
+    return text(width / 2, y, words, 12, 'middle', fill='#444')
+
+
 def line(x1, y1, x2, y2, stroke='#222', width=1.0, dash=''):
     dashes = f" stroke-dasharray='{dash}'" if dash else ''
     return (
@@ -192,14 +200,7 @@ def loss_curve(numbers):
     x = lambda step: left + (width - left - right) * step / steps
     y = lambda loss: top + (height - top - bottom) * (hi - loss) / (hi - lo)
     body = [
-        text(
-            width / 2,
-            28,
-            'Loss while microgpt.py trains (seed 42, the names)',
-            16,
-            'middle',
-            'bold',
-        )
+        title(width, 'Loss while microgpt.py trains (seed 42, the names)', y=28)
     ]
     for loss in [1.5, 2.0, 2.5, 3.0, 3.5, 4.0]:
         body += [
@@ -288,22 +289,12 @@ def attention(numbers):
     width = 60 + len(heads) * (panel + gap)
     height = panel + 150
     body = [
-        text(
-            width / 2,
-            26,
-            f'What each attention head looks at while the trained model reads "{word}"',
-            16,
-            'middle',
-            'bold',
-        ),
-        text(
-            width / 2,
+        title(width, f'What each attention head looks at while the trained model reads "{word}"'),
+        caption(
+            width,
             46,
             'a row per position being read; along it, the share of attention each earlier '
-            'position gets (the row sums to 1)',
-            12,
-            'middle',
-            fill='#444',
+            'position gets (the row sums to 1)'
         ),
     ]
     for h, rows in enumerate(heads):
@@ -336,14 +327,11 @@ def attention(numbers):
         for j in range(n):
             body.append(text(left + j * cell + cell / 2, top + panel + 16, labels[j], 12, 'middle'))
     body.append(
-        text(
-            width / 2,
+        caption(
+            width,
             height - 14,
             'grey: later positions, which the cache does not hold yet, so no '
-            'head can look at them',
-            12,
-            'middle',
-            fill='#444',
+            'head can look at them'
         )
     )
     return svg(width, height, body, f'Attention of the trained model reading {word}')
@@ -355,14 +343,10 @@ def value_graph(numbers):
     place = {'a': (110, 110), 'b': (110, 260), 'c': (420, 185), 'L': (700, 185)}
     w, h = 150, 64
     body = [
-        text(
-            width / 2,
-            28,
+        title(
+            width,
             'L = a * b + a, worked by Value: each node\u2019s data, and after L.backward(), '
-            'its grad',
-            15,
-            'middle',
-            'bold',
+            'its grad', y=28, size=15
         )
     ]
     edges = [
@@ -421,25 +405,15 @@ def value_graph(numbers):
             text(x, y + 22, f'grad {grad:g}', 12, 'middle', fill='#d94801'),
         ]
     body.append(
-        text(
-            width / 2,
+        caption(
+            width,
             height - 42,
             'a.grad = 1 (straight into L) + b \u00d7 c.grad = 1 - 3 = -2: '
-            'the paths from L to a add up, hence += in backward()',
-            12,
-            'middle',
-            fill='#444',
+            'the paths from L to a add up, hence += in backward()'
         )
     )
     body.append(
-        text(
-            width / 2,
-            height - 20,
-            'b.grad = a \u00d7 c.grad = 2: through c only',
-            12,
-            'middle',
-            fill='#444',
-        )
+        caption(width, height - 20, 'b.grad = a \u00d7 c.grad = 2: through c only')
     )
     return svg(width, height, body, 'The worked graph of L = a * b + a')
 
@@ -502,23 +476,16 @@ def token_path(numbers):
     width = left + label_w + 64 * cell + 20
     height = top + row_h * len(stages) + 30
     body = [
-        text(
-            width / 2,
-            26,
+        title(
+            width,
             f'One token through gpt(): the last "{word[-1]}" of "{word}", read by the '
-            f'trained model',
-            16,
-            'middle',
-            'bold',
+            f'trained model'
         ),
-        text(
-            width / 2,
+        caption(
+            width,
             46,
             'each strip is the list of numbers at that stage, a cell a number: blue above 0, red '
-            'below, white near 0 (each strip on its own scale)',
-            12,
-            'middle',
-            fill='#444',
+            'below, white near 0 (each strip on its own scale)'
         ),
     ]
     for i, (name, why, vector) in enumerate(stages):
@@ -570,22 +537,9 @@ def ladder(numbers):
     lo, hi = 2.2, 3.75
     x = lambda loss: left + (width - left - 40) * (loss - lo) / (hi - lo)
     body = [
-        text(
-            width / 2,
-            26,
-            'The ladder: the loss on 500 names no rung trained on (lower is better)',
-            16,
-            'middle',
-            'bold',
-        ),
-        text(
-            width / 2,
-            46,
-            'each rung trained for 1,000 steps, a name a step, seed 42 (the axis starts at 2.2)',
-            12,
-            'middle',
-            fill='#444',
-        ),
+        title(width, 'The ladder: the loss on 500 names no rung trained on (lower is better)'),
+        caption(width, 46, 'each rung trained for 1,000 steps, a name a step, seed 42 '
+                           '(the axis starts at 2.2)'),
     ]
     rows = [('a uniform guess', math.log(27))] + [(labels.get(r, r), numbers[r]) for r in rungs]
     for i, (label, loss) in enumerate(rows):
