@@ -52,7 +52,7 @@ class Value:
     def __truediv__(self, other): return self * other ** -1
     def __rtruediv__(self, other): return other * self ** -1
 
-    def build_topo(self, topo, visited):  # a node after all that made it
+    def build_topo(self, topo, visited):  # every node after the nodes it was made from
         if self not in visited:
             visited.add(self)
             for child in self._children:
@@ -60,7 +60,7 @@ class Value:
             topo.append(self)
 
     def backward(self):
-        topo = []  # sort: a node's grad must be whole before it passes it on
+        topo = []  # topological order: a node's grad is whole before it passes it on
         self.build_topo(topo, set())
         self.grad = 1  # d(loss)/d(loss)
         for node in reversed(topo):
