@@ -499,27 +499,14 @@ def token_path(numbers):
             body.append(
                 rect(left + label_w + j * cell, y + 4, cell - 1, 22, shade(v, most), '#e4e4e4')
             )
+        note = None  # beside the strip: the likeliest tokens, or every attention share
         if name.startswith('softmax'):
             best = sorted(range(len(vector)), key=lambda t: -vector[t])[:3]
-            body.append(
-                text(
-                    left + label_w + len(vector) * cell + 8,
-                    y + 20,
-                    ', '.join(f'{numbers["vocab"][t]} {vector[t]:.2f}' for t in best),
-                    11,
-                    fill='#222',
-                )
-            )
-        if 'attention' in name:
-            body.append(
-                text(
-                    left + label_w + len(vector) * cell + 8,
-                    y + 20,
-                    ' '.join(f'{v:.2f}' for v in vector),
-                    11,
-                    fill='#222',
-                )
-            )
+            note = ', '.join(f'{numbers["vocab"][t]} {vector[t]:.2f}' for t in best)
+        elif 'attention' in name:
+            note = ' '.join(f'{v:.2f}' for v in vector)
+        if note:
+            body.append(text(left + label_w + len(vector) * cell + 8, y + 20, note, 11))
     return svg(width, height, body, 'One token through gpt()')
 
 
