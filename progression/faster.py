@@ -107,7 +107,7 @@ def linear(x, w):
     return [dot(wo, x) for wo in w]
 
 def softmax(logits):
-    max_val = max(val.data for val in logits)  # subtracted below: keeps exp() small
+    max_val = max(val.data for val in logits)  # a plain number, subtracted below: keeps exp() small
     exps = [(val - max_val).exp() for val in logits]
     total = sum_of(exps)
     return [e / total for e in exps]
