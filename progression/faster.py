@@ -1,5 +1,6 @@
 """faster: microgpt.py with fewer, bigger nodes: the same model and the same numbers, in less time.
-It adds: dot() and sum_of(), one node each for a whole dot product or sum, used all through it.
+It adds: dot() and sum_of(), one node each for a whole dot product or sum, used all through it;
+and the collector pause while it trains.
 It still lacks: what a tensor library adds beyond this: its vectors in C, then a GPU."""
 import math, os, random
 random.seed(42)  # let there be order among chaos: the same numbers every run
@@ -42,8 +43,7 @@ class Value:
     def __pow__(self, k): return Value(self.data ** k, (self,), (k * self.data ** (k - 1),))
     def log(self): return Value(math.log(self.data), (self,), (1 / self.data,))
     def exp(self): return Value(math.exp(self.data), (self,), (math.exp(self.data),))
-    # relu at or below 0: the slope is 0, so a constant will do (no path back)
-    def relu(self): return Value(self.data, (self,), (1,)) if self.data > 0 else Value(0)
+    def relu(self): return Value(max(0, self.data), (self,), (float(self.data > 0),))
     def __neg__(self): return self * -1
     def __radd__(self, other): return self + other  # sum() starts from 0 + Value
     def __sub__(self, other): return self + (-other)
@@ -129,7 +129,7 @@ def gpt(token_id, pos_id, keys, values):  # keys, values: the cache so far
         q = linear(x, state_dict[f'layer{li}.attn_wq'])
         k = linear(x, state_dict[f'layer{li}.attn_wk'])
         v = linear(x, state_dict[f'layer{li}.attn_wv'])
-        keys[li].append(k)  # live nodes: gradients flow back through the cache
+        keys[li].append(k)  # kept as graph nodes: a later position's loss trains this k and v
         values[li].append(v)
         x_attn = []
         for h in range(n_head):
@@ -143,7 +143,7 @@ def gpt(token_id, pos_id, keys, values):  # keys, values: the cache so far
             head_out = [dot(attn_weights, [v_t[j] for v_t in v_h]) for j in range(head_dim)]
             x_attn.extend(head_out)
         x = linear(x_attn, state_dict[f'layer{li}.attn_wo'])
-        x = [a + b for a, b in zip(x, x_residual)]  # residual: a straight path back
+        x = [a + b for a, b in zip(x, x_residual)]  # residual: the gradient flows straight back too
         # 2) MLP: each token thinks on its own, in a space four times wider
         x_residual = x
         x = rmsnorm(x)
@@ -165,51 +165,48 @@ def document_loss(doc):  # the model's mean surprise at each next token of doc
         losses.append(-probs[target_id].log())  # cross-entropy: surprise at the true next token
     return (1 / n) * sum_of(losses)
 
-num_steps = 1000
-learning_rate, beta1, beta2, eps_adam = 0.01, 0.85, 0.99, 1e-8
-m = [0.0] * len(params)  # Adam's first moment: a moving average of the gradient
-v = [0.0] * len(params)  # second: of the squared gradient, for a step size per weight
-def train():
-    for step in range(num_steps):
-        # 1) Forward: one document through the model, up to its loss
-        loss = document_loss(docs[step % len(docs)])
-        # 2) Backward: every parameter's .grad becomes d(loss)/d(parameter)
-        loss.backward()
-        # 3) Update: Adam, the learning rate decaying linearly towards 0
-        lr_t = learning_rate * (1 - step / num_steps)
-        for i, p in enumerate(params):
-            m[i] = beta1 * m[i] + (1 - beta1) * p.grad
-            v[i] = beta2 * v[i] + (1 - beta2) * p.grad ** 2
-            m_hat = m[i] / (1 - beta1 ** (step + 1))  # m, v start at 0: scale them up early on
-            v_hat = v[i] / (1 - beta2 ** (step + 1))
-            p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
-            p.grad = 0  # backward() adds into .grad, so clear it for the next step
-        print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss.data:.4f}", end='\r')
-
-# Sampling (inference): from BOS, feed each token back in until the model says BOS
-temperature = 0.5  # above 0: lower plays it safe; 1 uses the model's probabilities as they are
-assert temperature > 0, f"temperature ({temperature}) must be above 0"
-
-def sample():
-    keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
-    token_id, chars = BOS, []
-    for pos_id in range(block_size):
-        logits = gpt(token_id, pos_id, keys, values)
-        probs = softmax([logit / temperature for logit in logits])
-        token_id = random.choices(range(vocab_size), weights=[p.data for p in probs])[0]
-        if token_id == BOS:
-            break
-        chars.append(uchars[token_id])
-    return ''.join(chars)
-
-if __name__ == '__main__':  # a script or a notebook cell runs this; an import does not
-    import gc, sys  # speed only: CPython's cycle collector would re-scan every graph
-    if sys.implementation.name == 'cpython':  # PyPy frees memory only through it
+if __name__ == '__main__':  # a script or a notebook cell trains and samples; an import stops here
+    num_steps = 1000  # one document a step
+    learning_rate, beta1, beta2, eps_adam = 0.01, 0.85, 0.99, 1e-8
+    m = [0.0] * len(params)  # Adam's first moment: a moving average of the gradient
+    v = [0.0] * len(params)  # second: of the squared gradient, for a step size per weight
+    # The collector pause: CPython's cycle collector would re-scan every graph as it grows, looking
+    # for reference cycles it has none of; refcounting frees each step's graph. PyPy has no
+    # refcounting and frees memory only through its collector, so it stays on there
+    import gc, sys
+    if sys.implementation.name == 'cpython':
         gc.disable()
     try:
-        train()
+        for step in range(num_steps):
+            # 1) Forward: one document through the model, up to its loss
+            loss = document_loss(docs[step % len(docs)])
+            # 2) Backward: every parameter's .grad becomes d(loss)/d(parameter)
+            loss.backward()
+            # 3) Update: Adam, the learning rate decaying linearly towards 0
+            lr_t = learning_rate * (1 - step / num_steps)
+            for i, p in enumerate(params):
+                m[i] = beta1 * m[i] + (1 - beta1) * p.grad
+                v[i] = beta2 * v[i] + (1 - beta2) * p.grad ** 2
+                m_hat = m[i] / (1 - beta1 ** (step + 1))  # m, v start at 0: scale them up early on
+                v_hat = v[i] / (1 - beta2 ** (step + 1))
+                p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
+                p.grad = 0  # backward() adds into .grad, so clear it for the next step
+            print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss.data:.4f}", end='\r')
     finally:
         gc.enable()  # back on even after Ctrl-C, for the rest of a notebook session
+
+    # Sampling (inference): from BOS, feed each token back in until the model says BOS
+    temperature = 0.5  # above 0: lower plays it safe; 1 uses the model's probabilities as they are
+    assert temperature > 0, f"temperature ({temperature}) must be above 0"
     print("\n--- inference (new, hallucinated names) ---")
-    for i in range(20):
-        print(f"sample {i + 1:2d}: {sample()}")
+    for sample_idx in range(20):
+        keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
+        token_id, chars = BOS, []
+        for pos_id in range(block_size):
+            logits = gpt(token_id, pos_id, keys, values)
+            probs = softmax([logit / temperature for logit in logits])
+            token_id = random.choices(range(vocab_size), weights=[p.data for p in probs])[0]
+            if token_id == BOS:
+                break
+            chars.append(uchars[token_id])
+        print(f"sample {sample_idx + 1:2d}: {''.join(chars)}")

@@ -47,8 +47,8 @@ def document_loss(doc):  # the model's mean surprise at each next token of doc
         losses.append(-math.log(probs[target_id]))  # cross-entropy: surprise at the true next token
     return (1 / n) * sum(losses)
 
-num_steps = 1000
-def train():
+if __name__ == '__main__':  # a script or a notebook cell trains and samples; an import stops here
+    num_steps = 1000  # one document a step
     for step in range(num_steps):
         doc = docs[step % len(docs)]
         # 1) Forward: how surprised the table is by this document, before it has seen it
@@ -59,23 +59,17 @@ def train():
             counts[token_id][target_id] += 1
         print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss:.4f}", end='\r')
 
-# Sampling (inference): from BOS, feed each token back in until the model says BOS
-temperature = 0.5  # above 0: lower plays it safe; 1 uses the model's probabilities as they are
-assert temperature > 0, f"temperature ({temperature}) must be above 0"
-
-def sample():
-    token_id, chars = BOS, []
-    for pos_id in range(block_size):
-        logits = bigram(token_id)
-        probs = softmax([logit / temperature for logit in logits])
-        token_id = random.choices(range(vocab_size), weights=probs)[0]
-        if token_id == BOS:
-            break
-        chars.append(uchars[token_id])
-    return ''.join(chars)
-
-if __name__ == '__main__':  # a script or a notebook cell runs this; an import does not
-    train()
+    # Sampling (inference): from BOS, feed each token back in until the model says BOS
+    temperature = 0.5  # above 0: lower plays it safe; 1 uses the model's probabilities as they are
+    assert temperature > 0, f"temperature ({temperature}) must be above 0"
     print("\n--- inference (new, hallucinated names) ---")
-    for i in range(20):
-        print(f"sample {i + 1:2d}: {sample()}")
+    for sample_idx in range(20):
+        token_id, chars = BOS, []
+        for pos_id in range(block_size):
+            logits = bigram(token_id)
+            probs = softmax([logit / temperature for logit in logits])
+            token_id = random.choices(range(vocab_size), weights=probs)[0]
+            if token_id == BOS:
+                break
+            chars.append(uchars[token_id])
+        print(f"sample {sample_idx + 1:2d}: {''.join(chars)}")

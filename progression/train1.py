@@ -96,9 +96,10 @@ def gradient_check(doc, nudge=1e-6):
             largest = max(largest, abs((up - down) / (2 * nudge) - grads[name][i][j]))
     return largest
 
-num_steps = 1000
-learning_rate = 0.5  # how far each weight moves against its gradient, at first
-def train():
+if __name__ == '__main__':  # a script or a notebook cell trains and samples; an import stops here
+    print(f"gradient check: largest difference {gradient_check(docs[0]):.1e}")
+    num_steps = 1000  # one document a step
+    learning_rate = 0.5  # how far each weight moves against its gradient, at first
     for step in range(num_steps):
         # 1) Forward and 2) backward: one document's loss, and its gradient for every weight
         loss, grads = document_loss(docs[step % len(docs)])
@@ -112,24 +113,17 @@ def train():
                     row[j] -= lr_t * g
         print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss:.4f}", end='\r')
 
-# Sampling (inference): from BOS, feed each token back in until the model says BOS
-temperature = 0.5  # above 0: lower plays it safe; 1 uses the model's probabilities as they are
-assert temperature > 0, f"temperature ({temperature}) must be above 0"
-
-def sample():
-    token_id, chars = BOS, []
-    for pos_id in range(block_size):
-        logits = mlp(token_id)[0]
-        probs = softmax([logit / temperature for logit in logits])
-        token_id = random.choices(range(vocab_size), weights=probs)[0]
-        if token_id == BOS:
-            break
-        chars.append(uchars[token_id])
-    return ''.join(chars)
-
-if __name__ == '__main__':  # a script or a notebook cell runs this; an import does not
-    print(f"gradient check: largest difference {gradient_check(docs[0]):.1e}")
-    train()
+    # Sampling (inference): from BOS, feed each token back in until the model says BOS
+    temperature = 0.5  # above 0: lower plays it safe; 1 uses the model's probabilities as they are
+    assert temperature > 0, f"temperature ({temperature}) must be above 0"
     print("\n--- inference (new, hallucinated names) ---")
-    for i in range(20):
-        print(f"sample {i + 1:2d}: {sample()}")
+    for sample_idx in range(20):
+        token_id, chars = BOS, []
+        for pos_id in range(block_size):
+            logits = mlp(token_id)[0]
+            probs = softmax([logit / temperature for logit in logits])
+            token_id = random.choices(range(vocab_size), weights=probs)[0]
+            if token_id == BOS:
+                break
+            chars.append(uchars[token_id])
+        print(f"sample {sample_idx + 1:2d}: {''.join(chars)}")

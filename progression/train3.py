@@ -42,8 +42,7 @@ class Value:
     def __pow__(self, k): return Value(self.data ** k, (self,), (k * self.data ** (k - 1),))
     def log(self): return Value(math.log(self.data), (self,), (1 / self.data,))
     def exp(self): return Value(math.exp(self.data), (self,), (math.exp(self.data),))
-    # relu at or below 0: the slope is 0, so a constant will do (no path back)
-    def relu(self): return Value(self.data, (self,), (1,)) if self.data > 0 else Value(0)
+    def relu(self): return Value(max(0, self.data), (self,), (float(self.data > 0),))
     def __neg__(self): return self * -1
     def __radd__(self, other): return self + other  # sum() starts from 0 + Value
     def __sub__(self, other): return self + (-other)
@@ -108,7 +107,7 @@ def gpt(token_id, pos_id, keys, values):  # keys, values: the cache so far
     q = linear(x, state_dict['attn_wq'])
     k = linear(x, state_dict['attn_wk'])
     v = linear(x, state_dict['attn_wv'])
-    keys.append(k)  # live nodes: gradients flow back through the cache
+    keys.append(k)  # kept as graph nodes: a later position's loss trains this k and v
     values.append(v)
     # score each cached position: q . k, scaled so scores don't grow with n_embd
     attn_logits = [sum(a * b for a, b in zip(q, k_t)) / n_embd ** 0.5 for k_t in keys]
@@ -116,7 +115,7 @@ def gpt(token_id, pos_id, keys, values):  # keys, values: the cache so far
     x_attn = [sum(w * v_t[j] for w, v_t in zip(attn_weights, values))
               for j in range(n_embd)]
     x = linear(x_attn, state_dict['attn_wo'])
-    x = [a + b for a, b in zip(x, x_residual)]  # residual: a straight path back
+    x = [a + b for a, b in zip(x, x_residual)]  # residual: the gradient flows straight back too
     # 2) MLP: each token thinks on its own, in a space four times wider
     x_residual = x
     x = rmsnorm(x)
@@ -138,9 +137,9 @@ def document_loss(doc):  # the model's mean surprise at each next token of doc
         losses.append(-probs[target_id].log())  # cross-entropy: surprise at the true next token
     return (1 / n) * sum(losses)
 
-num_steps = 1000
-learning_rate = 0.5  # how far each weight moves against its gradient, at first
-def train():
+if __name__ == '__main__':  # a script or a notebook cell trains and samples; an import stops here
+    num_steps = 1000  # one document a step
+    learning_rate = 0.5  # how far each weight moves against its gradient, at first
     for step in range(num_steps):
         # 1) Forward: one document through the model, up to its loss
         loss = document_loss(docs[step % len(docs)])
@@ -153,30 +152,18 @@ def train():
             p.grad = 0  # backward() adds into .grad, so clear it for the next step
         print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss.data:.4f}", end='\r')
 
-# Sampling (inference): from BOS, feed each token back in until the model says BOS
-temperature = 0.5  # above 0: lower plays it safe; 1 uses the model's probabilities as they are
-assert temperature > 0, f"temperature ({temperature}) must be above 0"
-
-def sample():
-    keys, values = [], []
-    token_id, chars = BOS, []
-    for pos_id in range(block_size):
-        logits = gpt(token_id, pos_id, keys, values)
-        probs = softmax([logit / temperature for logit in logits])
-        token_id = random.choices(range(vocab_size), weights=[p.data for p in probs])[0]
-        if token_id == BOS:
-            break
-        chars.append(uchars[token_id])
-    return ''.join(chars)
-
-if __name__ == '__main__':  # a script or a notebook cell runs this; an import does not
-    import gc, sys  # speed only: CPython's cycle collector would re-scan every graph
-    if sys.implementation.name == 'cpython':  # PyPy frees memory only through it
-        gc.disable()
-    try:
-        train()
-    finally:
-        gc.enable()  # back on even after Ctrl-C, for the rest of a notebook session
+    # Sampling (inference): from BOS, feed each token back in until the model says BOS
+    temperature = 0.5  # above 0: lower plays it safe; 1 uses the model's probabilities as they are
+    assert temperature > 0, f"temperature ({temperature}) must be above 0"
     print("\n--- inference (new, hallucinated names) ---")
-    for i in range(20):
-        print(f"sample {i + 1:2d}: {sample()}")
+    for sample_idx in range(20):
+        keys, values = [], []
+        token_id, chars = BOS, []
+        for pos_id in range(block_size):
+            logits = gpt(token_id, pos_id, keys, values)
+            probs = softmax([logit / temperature for logit in logits])
+            token_id = random.choices(range(vocab_size), weights=[p.data for p in probs])[0]
+            if token_id == BOS:
+                break
+            chars.append(uchars[token_id])
+        print(f"sample {sample_idx + 1:2d}: {''.join(chars)}")
