@@ -1,6 +1,5 @@
 """faster: microgpt.py with fewer, bigger nodes: the same model and the same numbers, in less time.
-It adds: dot() and sum_of(), one node each for a whole dot product or sum, used all through it;
-and the collector pause while it trains.
+It adds: dot() and sum_of(), a node each for a whole dot product or sum; the collector paused.
 It still lacks: what a tensor library adds beyond this: its vectors in C, then a GPU."""
 import math, os, random
 random.seed(42)  # let there be order among chaos: the same numbers every run

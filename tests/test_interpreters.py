@@ -1,13 +1,14 @@
 """The script on every other Python a learner may have: CPython 3.8 to 3.13 and PyPy.
 
 Each interpreter found on this machine (on PATH as python3.X or pypy3, or installed by pyenv) runs a
-quick check of the same microgpt.py: `import microgpt` loads and builds but trains nothing; train()
-prints the same first step lines as the interpreter running this suite, and leaves no step's graph
-behind (with CPython's cycle collector paused, as the script pauses it); the file pasted into a
-notebook cell runs through and gives the collector back; and a graph deeper than the recursion limit
-stops with a RecursionError, not a dead interpreter. On PyPy, which frees memory only with its
-collector, the memory of `pypy3 microgpt.py` must also stay flat as training goes on. Every rung of
-the ladder (progression/) also runs, a step and short samples, and prints what it prints here.
+quick check of the same microgpt.py: `import microgpt` loads and builds but trains nothing; its
+training loop prints the same first step lines as the interpreter running this suite; the check's
+`a training step` passes (no gradient left over, no step's graph kept, with CPython's cycle
+collector paused); the file pasted into a notebook cell runs through; and a graph deeper than the
+recursion limit stops with a RecursionError, not a dead interpreter. On PyPy, which frees memory
+only with its collector, the memory of `pypy3 microgpt.py` must also stay flat as training goes on.
+Every rung of the ladder (progression/) also runs, a step and short samples, and prints what it
+prints here; by_hand.py prints what microgpt.py prints.
 
 An interpreter that is not found is skipped and named at the end of the run; under CI
 (MICROGPT_CI=1, set by .ci/run) it is a failure instead, as a machine there is meant to have them
@@ -26,16 +27,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOTES, ROOT, SCRIPT, load, short_cell, train_steps
+from conftest import NOTES, ROOT, SCRIPT, first_steps, load, short_cell
 
 WANTED = ['3.8', '3.9', '3.10', '3.11', '3.12', '3.13', 'pypy3']
 UNDER_CI = os.environ.get('MICROGPT_CI') == '1'
-if os.environ.get('MICROGPT_NESTED') == '1':
-    pytest.skip('a nested run (tests/test_edits.py) checks a model, not interpreters',
-                allow_module_level=True)
 STEPS_CHECKED, RSS_FROM, RSS_TO, RSS_GROWTH_MB = 3, 15, 60, 50  # PyPy: RSS at step 15 and 60
-# the rungs below microgpt.py (faster.py prints microgpt.py's bytes: tests/test_edits.py)
-RUNGS = [f'progression/train{i}.py' for i in range(5)]
+# the rungs below microgpt.py, and by_hand.py beside it (faster.py prints microgpt.py's bytes:
+# tests/test_edits.py)
+RUNGS = [f'progression/train{i}.py' for i in range(5)] + ['progression/by_hand.py']
 
 
 def this_interpreter():
@@ -64,44 +63,36 @@ def find(wanted):
     return None
 
 
-# Run in the interpreter under test: the import; the first steps of the script's own train(), with
-# num_steps as it is; then the whole file as a notebook runs a cell.
+# Run in the interpreter under test, with tests/checks.py beside the file: the import; the first
+# steps of the file's own __main__ block, num_steps as it is; the check's `a training step` (no
+# gradient left over, no graph kept); then the whole file as a notebook runs a cell, and each rung.
 CHECKS = r'''
-import contextlib, gc, io, json, re, sys
-with contextlib.redirect_stdout(io.StringIO()) as printed:
-    import microgpt
-report = {'import_printed': printed.getvalue(),
-          'trained_on_import': any(p.grad != 0 for p in getattr(microgpt, 'params', []))}
-real_document_loss = microgpt.document_loss
-def train(steps):  # train() for its first `steps` steps, then stopped; what it printed
-    calls = []
-    def document_loss(doc):
-        if len(calls) == steps:
-            raise KeyboardInterrupt
-        calls.append(doc)
-        return real_document_loss(doc)
-    microgpt.document_loss = document_loss
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        try:
-            microgpt.train()
-        except KeyboardInterrupt:
-            pass
-    microgpt.document_loss = real_document_loss
-    return [line for line in printed.getvalue().split('\r') if line]
-def live_nodes():
-    return sum(type(o) is getattr(microgpt, 'Value', None) for o in gc.get_objects())
-if sys.implementation.name == 'cpython':
-    gc.disable()  # as the script trains: a graph held by a reference cycle would stay
-report['step_lines'] = train(STEPS)
-after = live_nodes()
-train(STEPS)
-report['nodes_left_by_more_steps'] = live_nodes() - after
-gc.enable()
+import contextlib, gc, io, json, os, re, sys
+import checks
+copy = checks.Copy('microgpt.py')
+mg = copy.load()
+report = {'import_printed': mg.__import_output__,
+          'trained_on_import': any(p.grad != 0 for p in getattr(mg, 'params', []))}
+real_document_loss, calls = mg.document_loss, []
+def document_loss(doc):  # the first STEPS steps, then stopped
+    if len(calls) == STEPS:
+        raise checks.Stop
+    calls.append(doc)
+    return real_document_loss(doc)
+mg.document_loss = document_loss
+printed, _ = checks.run_main(mg, sample=False)
+report['step_lines'] = [line for line in printed.split('\r') if line]
+try:
+    checks.check_a_training_step(copy)
+    report['a training step'] = 'passed'
+except checks.Failed as failure:
+    report['a training step'] = str(failure)
 sys.argv = ['ipykernel_launcher.py', '-f', '/tmp/kernel-1234.json']  # what a notebook kernel has
 def short_cell(path):  # the file as a notebook cell runs it: one step, short samples
     cell = open(path, encoding='utf-8').read()
     for name, value in [('num_steps', 1), ('block_size', 1), ('n_embd', 8)]:
-        cell = re.sub(r'^%s = .*$' % name, '%s = %d' % (name, value), cell, count=1, flags=re.M)
+        cell = re.sub(r'^([ \t]*)%s = .*$' % name, r'\g<1>%s = %d' % (name, value), cell, count=1,
+                      flags=re.M)
     with contextlib.redirect_stdout(io.StringIO()) as printed:
         exec(compile(cell, '<cell>', 'exec'), {'__name__': '__main__'})
     return printed.getvalue()
@@ -109,9 +100,7 @@ report.update(cell_printed=short_cell('microgpt.py'), collector_after_cell=gc.is
 report['rungs'] = {path: short_cell(path) for path in RUNGS}
 limit = sys.getrecursionlimit()
 def depth_error(depth):  # backward() on a graph `depth` nodes deep: x + 1 + 1 + ...
-    if not hasattr(microgpt, 'Value'):
-        return 'no Value'
-    x = leaf = microgpt.Value(0.5)
+    x = leaf = mg.Value(0.5)
     for _ in range(depth):
         x = x + 1.0
     try:
@@ -133,6 +122,7 @@ class Check:
     def __init__(self, python, directory, watch_memory):
         shutil.copy(ROOT / 'input.txt', directory)
         shutil.copy(SCRIPT, directory / 'microgpt.py')
+        shutil.copy(ROOT / 'tests' / 'checks.py', directory / 'checks.py')
         for rung in RUNGS:
             shutil.copy(ROOT / rung, directory / Path(rung).name)
         rungs = [Path(rung).name for rung in RUNGS]
@@ -206,8 +196,8 @@ def start_in_background():
 
 @pytest.fixture(scope='module')
 def expected_steps():
-    """The first step lines as this interpreter prints them, from the script's own train()."""
-    return train_steps(load(), STEPS_CHECKED)
+    """The first step lines as this interpreter prints them, from the script's own loop."""
+    return first_steps(load(), STEPS_CHECKED)[0]
 
 
 def only_rounding(printed):
@@ -248,12 +238,9 @@ def test_another_interpreter_runs_the_script_alike(wanted, expected_steps, expec
 
     assert report['collector_after_cell'], 'the notebook cell left the garbage collector off'
     assert report['step_lines'] == expected_steps
-    assert report['nodes_left_by_more_steps'] < 10_000, (
-        f"{report['nodes_left_by_more_steps']:,} graph nodes outlive a few training steps: "
-        f"something keeps each step's graph (a reference cycle, a list of losses), so memory "
-        f"grows every step")
-    if report['below_the_limit'] == 'no Value':
-        return  # a file without autograd has no graph to check
+    assert report['a training step'] == 'passed', report['a training step']
+    if (ROOT / 'progression' / 'by_hand.py').exists():  # microgpt.py's bytes, by hand
+        assert report['rungs']['by_hand.py'] == cell, 'by_hand.py prints another run here'
     assert (report['below_the_limit'] is True
             and report['past_the_limit'] in ('RecursionError', True)), \
         (f"a graph deeper than the recursion limit must stop with a RecursionError, not: "

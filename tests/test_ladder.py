@@ -17,36 +17,33 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEFINED, NOTES, ROOT, SCRIPT, edit, load, short_cell, train_steps
-from gradients import ByAutograd, ByHand, check_directions, check_weights, fresh_weights
+import checks
+from checks import (Failed, Model, check_directions, check_weights, fresh_weights, run_main,
+                    wrong_matrices)
+from conftest import NOTES, ROOT, edit, lines_of, load, short_cell
 
 LADDER = [f'progression/train{i}.py' for i in range(5)] + ['microgpt.py']
 RUNGS = LADDER + ['progression/faster.py']  # and one past the top: the same model, fewer nodes
-# a check of a learner's copy: the ladder is not theirs
-NESTED = os.environ.get('MICROGPT_NESTED') == '1'
-shipped = pytest.mark.skipif(NESTED, reason="a nested run checks a learner's file, not the ladder")
 
 # Where each rung's idea lives: the only places where it may differ from the rung below. A place is
 # the opening comment ('"""'), a section ('# Model': from its comment to the next section's), a
-# function ('def train'), the paragraph that sets a name ('learning_rate ='), or the block that runs
-# the file.
+# function ('def gpt'), the paragraph that sets a name ('n_layer ='), or the block that runs the
+# file, its training and sampling loops ('if __name__').
 IDEAS = {
     'progression/train1.py': ('weights, gradients worked out by hand, gradient descent',
                               ['"""', '# Parameters', '# Model', '# Gradients by hand',
-                               'def document_loss', '# Gradient check', 'learning_rate =',
-                               'def train', 'def sample', "if __name__"]),
+                               'def document_loss', '# Gradient check', "if __name__"]),
     'progression/train2.py': ('autograd', ['"""', '# Autograd', '# Parameters', 'def softmax',
                                            'def mlp', '# Gradients by hand', 'def document_loss',
-                                           '# Gradient check', 'def train', 'def sample',
-                                           "if __name__"]),
+                                           '# Gradient check', "if __name__"]),
     'progression/train3.py': ('attention, rmsnorm, residuals', ['"""', '# Parameters', '# Model',
-                                                               'def document_loss', 'def sample']),
+                                                               'def document_loss', "if __name__"]),
     'progression/train4.py': ('heads and layers', ['"""', '# Parameters', 'def gpt',
-                                                   'def document_loss', 'def sample']),
-    'microgpt.py': ('Adam', ['"""', 'learning_rate =', 'def train']),
-    'progression/faster.py': ('fewer, bigger nodes', ['"""', '# Fewer, bigger nodes', 'def linear',
-                                                      'def softmax', 'def rmsnorm', 'def gpt',
-                                                      'def document_loss']),
+                                                   'def document_loss', "if __name__"]),
+    'microgpt.py': ('Adam', ['"""', "if __name__"]),
+    'progression/faster.py': ('fewer, bigger nodes, and the collector paused',
+                              ['"""', '# Fewer, bigger nodes', 'def linear', 'def softmax',
+                               'def rmsnorm', 'def gpt', 'def document_loss', "if __name__"]),
 }
 
 
@@ -160,7 +157,6 @@ def test_a_rung_is_self_contained_and_needs_only_the_standard_library(rung):
     assert not names & ({'microgpt', 'faster'} | {f'train{i}' for i in range(6)}), names
 
 
-@shipped
 # test_script.py runs it
 @pytest.mark.parametrize('rung', [r for r in RUNGS if r != 'microgpt.py'])
 def test_a_rung_runs_and_prints_in_the_format_of_microgpt(rung):
@@ -180,37 +176,17 @@ def test_a_rung_runs_and_prints_in_the_format_of_microgpt(rung):
     assert [line[:11] for line in rest[2:]] == [f'sample {k:2d}: ' for k in range(1, 21)], rest
 
 
-def model_of(rung, mg, loss_fn):
-    return ByAutograd(mg, loss_fn) if hasattr(mg, 'Value') else ByHand(mg, loss_fn)
-
-
-@shipped
 @pytest.mark.parametrize('rung', [r for r in RUNGS
                                   if r not in ('progression/train0.py', 'microgpt.py')])
 def test_a_rung_s_gradients_match_finite_differences(rung):
-    # train1's are worked out by hand, the others' by backward() (tests/test_model.py checks
-    # microgpt.py's): a few weights of each matrix at the first weights; then, at weights drawn
-    # afresh, all the weights of each matrix at once, along a random direction
+    # train1's are worked out by hand, the others' by backward() (test_check.py checks
+    # microgpt.py's): the largest and a zero gradient of each matrix at the first weights; then,
+    # at weights drawn afresh, all the weights of each matrix at once, along a random direction
     mg = load(path=ROOT / rung)
     doc = next(doc for doc in mg.docs if len(doc) == 3)
-    model = model_of(rung, mg, lambda: mg.document_loss(doc))
-    assert check_weights(model, picks_per_matrix=0) >= 4
+    model = Model(mg, lambda: mg.document_loss(doc))
+    check_weights(model, picks=0)
     fresh_weights(model)
-    check_directions(model)
-
-
-@pytest.mark.skipif('Value' in DEFINED or 'state_dict' not in DEFINED,
-                    reason=f'{SCRIPT.name} works out no gradients by hand: tests/test_model.py '
-                           f'checks those of backward(), and train0 has none')
-def test_the_gradients_the_file_works_out_by_hand_match_finite_differences():
-    # the file under test, when it is train1 or a copy of it (MICROGPT=...): a learner's own
-    # chain rule
-    mg = load()
-    doc = next(doc for doc in mg.docs if len(doc) == 3)
-    model = ByHand(mg, lambda: mg.document_loss(doc))
-    assert check_weights(model, picks_per_matrix=2) >= 4
-    fresh_weights(model)
-    check_weights(model, picks_per_matrix=2, seed=1)
     check_directions(model)
 
 
@@ -224,7 +200,6 @@ WRONG_DERIVATIVES = {  # a slip in train1's chain rule: what it changes, the mat
 }
 
 
-@shipped
 @pytest.mark.parametrize('slip', WRONG_DERIVATIVES)
 def test_a_wrong_derivative_planted_in_train1_fails_by_name(slip, tmp_path):
     old, new, name = WRONG_DERIVATIVES[slip]
@@ -234,10 +209,9 @@ def test_a_wrong_derivative_planted_in_train1_fails_by_name(slip, tmp_path):
     planted.write_text(text.replace(old, new), encoding='utf-8')
     mg = load(path=planted)
     doc = next(doc for doc in mg.docs if len(doc) == 3)
-    with pytest.raises(AssertionError) as failure:
-        check_weights(ByHand(mg, lambda: mg.document_loss(doc)), picks_per_matrix=2)
-    assert re.search(rf'^{name}\[\d+\]\[\d+\]: by hand gives', str(failure.value),
-                     flags=re.M), failure.value
+    with pytest.raises(Failed) as failure:
+        check_weights(Model(mg, lambda: mg.document_loss(doc)), picks=2)
+    assert wrong_matrices(failure.value) and name in wrong_matrices(failure.value), failure.value
 
 
 def value_rungs():
@@ -249,49 +223,55 @@ def value_rungs():
         classes = [node for node in tree.body
                    if isinstance(node, ast.ClassDef) and node.name == 'Value']
         if classes:
-            from operations import NOT_OPERATIONS, THE_MODEL
             found += [(rung, f'Value.{node.name}') for node in classes[0].body
-                      if isinstance(node, ast.FunctionDef) and node.name not in NOT_OPERATIONS]
+                      if isinstance(node, ast.FunctionDef)
+                      and node.name not in checks.NOT_OPERATIONS]
             found += [(rung, node.name) for node in tree.body
-                      if isinstance(node, ast.FunctionDef) and node.name not in THE_MODEL]
+                      if isinstance(node, ast.FunctionDef) and node.name not in checks.THE_MODEL]
     return found
 
 
 LOADED = {}
 
 
-@shipped
 @pytest.mark.parametrize('rung, name', value_rungs())
 def test_a_rung_s_operations_against_finite_differences(rung, name):
-    from operations import check_operation
     if rung not in LOADED:
         LOADED[rung] = load(path=ROOT / rung)
-    check_operation(LOADED[rung], name, where=f'{rung}: ')
+    checks.check_operation(LOADED[rung], name)
+
+
+def step_lines(rung, steps):
+    mg = load(path=ROOT / rung, num_steps=steps)
+    out, _ = run_main(mg, cwd=ROOT, sample=False)
+    return [line for line in lines_of(out) if line.startswith('step')]
 
 
 @pytest.mark.reference
 def test_train2_prints_the_losses_of_train1_the_same_math_done_by_the_machine():
-    by_hand = train_steps(load(path=ROOT / 'progression/train1.py'), 12)
-    by_autograd = train_steps(load(path=ROOT / 'progression/train2.py'), 12)
+    by_hand = step_lines('progression/train1.py', 12)
+    by_autograd = step_lines('progression/train2.py', 12)
     assert len(by_hand) == 12 and by_hand == by_autograd
 
 
-# what goes wrong: (input.txt, an edit, the settings it needs, words the error must hold)
+# what goes wrong: (input.txt, an edit, the settings it needs, words the error must hold, what it
+# must not have printed: a setting that would train a wrong model stops before the first step; a
+# temperature that cannot sample, before the first sample)
 BAD_INPUT = {
-    'an empty input.txt': ('', {}, [], ['input.txt holds no documents']),
-    'temperature 0': ('emma\n', {'temperature': 0}, ['temperature'], ['temperature (0)']),
+    'an empty input.txt': ('', {}, [], ['input.txt holds no documents'], b'step'),
+    'temperature 0': ('emma\n', {'temperature': 0, 'num_steps': 1}, ['temperature'],
+                      ['temperature (0)'], b'sample'),
     'n_embd not a multiple of n_head': ('emma\n', {'n_embd': 18}, ['n_embd', 'n_head'],
-                                        ['n_embd (18)', 'n_head (4)']),
+                                        ['n_embd (18)', 'n_head (4)'], b'step'),
 }
 
 
-@shipped
 # test_script.py: microgpt.py
 @pytest.mark.parametrize('rung', [r for r in RUNGS if r != 'microgpt.py'])
 @pytest.mark.parametrize('case', BAD_INPUT)
 def test_bad_input_stops_a_rung_as_it_stops_microgpt(rung, case, tmp_path):
-    text, settings, needed, words = BAD_INPUT[case]
-    if any(not re.search(rf'^{name} = ', source(rung), flags=re.M) for name in needed):
+    text, settings, needed, words, not_printed = BAD_INPUT[case]
+    if any(not re.search(rf'^\s*{name} = ', source(rung), flags=re.M) for name in needed):
         pytest.skip(f'{rung} has no {" or ".join(needed)} setting')
     (tmp_path / 'input.txt').write_text(text, encoding='utf-8')
     (tmp_path / 'rung.py').write_text(edit(source(rung), **settings), encoding='utf-8')
@@ -299,10 +279,9 @@ def test_bad_input_stops_a_rung_as_it_stops_microgpt(rung, case, tmp_path):
                             timeout=60)
     err = result.stderr.decode('utf-8', 'replace')
     assert result.returncode != 0 and all(word in err for word in words), err
-    assert b'step' not in result.stdout
+    assert not_printed not in result.stdout
 
 
-@shipped
 @pytest.mark.parametrize('rung', RUNGS)
 def test_with_no_input_and_no_network_a_rung_names_input_txt_and_writes_nothing(rung, tmp_path):
     from test_script import closed_port

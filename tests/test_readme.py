@@ -6,10 +6,9 @@ import sys
 
 import pytest
 
-from conftest import ROOT, SCRIPT, load, needs
+from conftest import ROOT, SCRIPT, load
 
 
-@needs('Value')
 def test_the_readme_session_prints_what_the_readme_says(monkeypatch):
     # `from microgpt import Value` in the session gets the script's own Value, already loaded
     monkeypatch.setitem(sys.modules, 'microgpt', load())

@@ -1,5 +1,5 @@
 """The script run as people run it: `python microgpt.py`, pasted into a notebook, on bad input and
-odd machines."""
+odd machines; and faster.py's collector pause, given back after an interrupt."""
 import ast
 import importlib.util
 import os
@@ -13,15 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SCRIPT, SPEC_LOSSES, needs, run_script
+from conftest import ROOT, SCRIPT, SPEC_LOSSES, lines_of, run_script
 
 NAMES_URL = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
-# The file's handling of input.txt and of the machine (downloads, disks, permissions, locales) is
-# checked on the file under test; a nested run (tests/test_edits.py, tests/check.py) checks the
-# model of a copy.
-file_handling = pytest.mark.skipif(os.environ.get('MICROGPT_NESTED') == '1',
-                                   reason="a nested run checks a copy's model, not its handling "
-                                          "of files")
 
 
 def write(directory, text):
@@ -29,7 +23,7 @@ def write(directory, text):
 
 
 def output_lines(result):
-    return result.stdout.decode('utf-8').splitlines()  # \r, \n and \r\n all end a line
+    return lines_of(result.stdout)
 
 
 def assert_error(result, *words):
@@ -49,15 +43,15 @@ def test_import_builds_everything_but_trains_nothing(tmp_path):
     (tmp_path / 'microgpt.py').write_bytes(SCRIPT.read_bytes())
     # a trained step prints its line; a backward() without an update leaves gradients behind
     code = ('import microgpt; '
-            'print(callable(microgpt.document_loss), callable(microgpt.train), '
-            'callable(microgpt.sample)); '
+            'print(callable(microgpt.document_loss), callable(microgpt.gpt), '
+            'hasattr(microgpt, "loss")); '
             'print(any(p.grad != 0 for p in getattr(microgpt, "params", [])))')
     result = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True,
                             timeout=60)
     lines = result.stdout.decode().splitlines()
     assert ([line.split(':')[0] for line in lines[:3]]
             == ['num docs', 'vocab size', 'num params']), lines
-    assert lines[3:] == ['True True True', 'False'], lines  # loaded, built, and nothing trained
+    assert lines[3:] == ['True True False', 'False'], lines  # built, and nothing trained
 
 
 def test_a_short_run_prints_steps_then_twenty_samples(tmp_path):
@@ -99,10 +93,10 @@ def test_pasted_into_a_notebook_cell(tmp_path):
     assert 'sample 20: ' in '\n'.join(lines) and lines[-1] == 'gc enabled after the cell: True'
 
 
-def test_a_notebook_cell_stopped_mid_training_gets_its_collector_back(tmp_path):
-    # Ctrl-C (Jupyter's "interrupt") while train() runs: the collector must not stay paused for
-    # the rest of the session. The thread notes what it interrupted, so the test can't
-    # pass vacuously.
+def test_faster_py_stopped_mid_training_in_a_notebook_gives_its_collector_back(tmp_path):
+    # faster.py pauses the cycle collector while it trains. Ctrl-C (Jupyter's "interrupt") while it
+    # trains: the collector must not stay paused for the rest of the session. The thread notes
+    # what it interrupted, so the test can't pass vacuously.
     shutil.copy(ROOT / 'input.txt', tmp_path)
     # Ctrl-C's handler is put back first: a shell's background job (`&`, nohup) ignores Ctrl-C,
     # and then interrupt_main() would do nothing
@@ -120,12 +114,9 @@ def test_a_notebook_cell_stopped_mid_training_gets_its_collector_back(tmp_path):
                "except KeyboardInterrupt: seen['interrupted'] = True\n"
                "sys.stdout = real\n"
                "print(seen, 'collector on after the cell:', gc.isenabled())\n")
-    result = run_script(tmp_path, wrapper=wrapper)
+    result = run_script(tmp_path, wrapper=wrapper, path=ROOT / 'progression' / 'faster.py')
     assert result.returncode == 0, result.stderr
-    # the script pauses it on CPython only (and a rung without a graph, train0 or train1,
-    # never does)
-    paused = (sys.implementation.name == 'cpython'
-              and 'gc.disable()' in SCRIPT.read_text(encoding='utf-8'))
+    paused = sys.implementation.name == 'cpython'  # faster.py pauses CPython's collector only
     expected = (f"{{'collector paused': {paused}, 'interrupted': True}} "
                 f"collector on after the cell: True")
     assert output_lines(result)[-1] == expected
@@ -137,7 +128,6 @@ def closed_port():
         return s.getsockname()[1]  # nothing listens here once the socket is closed
 
 
-@file_handling
 def test_no_input_and_no_network_is_an_error_that_names_it(tmp_path):
     # every connection refused: a machine with no network
     proxy = f'http://127.0.0.1:{closed_port()}'
@@ -183,7 +173,6 @@ def serve_and_run(tmp_path, cut=None, file_limit=0):
                       block_size=4), body
 
 
-@file_handling
 def test_a_download_cut_off_half_way_leaves_no_input_txt_and_the_next_run_starts_over(tmp_path):
     result, body = serve_and_run(tmp_path, cut=100_000)
     assert_error(result, 'input.txt', 'retrieval incomplete: got only 100000 out of 228145 bytes')
@@ -194,7 +183,6 @@ def test_a_download_cut_off_half_way_leaves_no_input_txt_and_the_next_run_starts
             and not (tmp_path / 'input.txt.part').exists())
 
 
-@file_handling
 def test_a_whole_download_is_saved_as_input_txt_and_trains(tmp_path):
     result, body = serve_and_run(tmp_path)
     assert result.returncode == 0, result.stderr
@@ -203,7 +191,6 @@ def test_a_whole_download_is_saved_as_input_txt_and_trains(tmp_path):
     assert output_lines(result)[0] == 'num docs: 32033' and 'sample 20: ' in result.stdout.decode()
 
 
-@file_handling
 @pytest.mark.skipif(sys.platform == 'win32',
                     reason='needs Unix: a file-size limit (the resource module) '
                            'plays the full disk')
@@ -213,7 +200,6 @@ def test_a_download_that_fills_the_disk_leaves_no_input_txt(tmp_path):
     assert not (tmp_path / 'input.txt').exists()
 
 
-@file_handling
 def test_a_download_that_cannot_be_saved_names_the_file(tmp_path):
     (tmp_path / 'input.txt.part').mkdir()  # stands in for a read-only directory
     result, _ = serve_and_run(tmp_path)
@@ -221,13 +207,11 @@ def test_a_download_that_cannot_be_saved_names_the_file(tmp_path):
     assert not (tmp_path / 'input.txt').exists()
 
 
-@file_handling
 def test_an_input_txt_that_is_a_directory_is_an_error_that_names_it(tmp_path):
     (tmp_path / 'input.txt').mkdir()
     assert_error(run_script(tmp_path), "'input.txt'")
 
 
-@file_handling
 @pytest.mark.skipif(not Path('/proc/self/mem').exists(),
                     reason='needs Linux: /proc/self/mem plays a failing disk')
 def test_an_input_txt_that_fails_to_read_is_an_error_that_names_it(tmp_path):
@@ -236,7 +220,6 @@ def test_an_input_txt_that_fails_to_read_is_an_error_that_names_it(tmp_path):
     assert_error(run_script(tmp_path), "'input.txt'", 'Input/output error')
 
 
-@file_handling
 @pytest.mark.skipif(not hasattr(os, 'geteuid') or os.geteuid() == 0,
                     reason='needs Unix and a user other than root (root reads any file)')
 def test_an_input_txt_without_read_permission_is_an_error_that_names_it(tmp_path):
@@ -245,14 +228,12 @@ def test_an_input_txt_without_read_permission_is_an_error_that_names_it(tmp_path
     assert_error(run_script(tmp_path), "'input.txt'", 'Permission denied')
 
 
-@file_handling
 @pytest.mark.parametrize('text', ['', '\n\n   \n\t\n'])
 def test_an_input_with_no_documents_is_an_error_that_names_it(tmp_path, text):
     write(tmp_path, text)
     assert_error(run_script(tmp_path), 'input.txt holds no documents')
 
 
-@file_handling
 def test_an_input_that_is_not_utf8_is_an_error_that_names_it(tmp_path):
     (tmp_path / 'input.txt').write_bytes('zoë\nchloé\n'.encode('latin-1'))
     assert_error(run_script(tmp_path), "'input.txt'", "'utf-8' codec can't decode")
@@ -267,7 +248,6 @@ LOCALES = {
 }
 
 
-@file_handling
 @pytest.mark.parametrize('locale', LOCALES)
 def test_any_utf8_text_trains_whatever_the_locale(tmp_path, locale):
     # input.txt is read as UTF-8 whatever the machine's locale. A terminal that cannot show the
@@ -283,7 +263,6 @@ def test_any_utf8_text_trains_whatever_the_locale(tmp_path, locale):
         assert 'sample 20: ' in out
 
 
-@file_handling
 def test_korean_samples_are_korean_on_a_utf8_terminal(tmp_path):
     write(tmp_path, KOREAN)
     result = run_script(tmp_path, env={'PYTHONIOENCODING': 'utf-8'}, num_steps=2, block_size=4)
@@ -309,16 +288,26 @@ def test_a_single_distinct_character_trains_and_samples(tmp_path):
 
 
 @pytest.mark.parametrize('edit, words', [
-    pytest.param(dict(n_embd=18), ['n_embd (18)', 'n_head (4)'], marks=needs('n_head')),
-    pytest.param(dict(n_head=3), ['n_embd (16)', 'n_head (3)'], marks=needs('n_head')),
-    (dict(temperature=0), ['temperature (0)']),
-    (dict(temperature=-0.5), ['temperature (-0.5)']),
+    (dict(n_embd=18), ['n_embd (18)', 'n_head (4)']),
+    (dict(n_head=3), ['n_embd (16)', 'n_head (3)']),
 ])
-def test_an_impossible_hyperparameter_stops_at_the_start_and_names_it(tmp_path, edit, words):
+def test_a_setting_that_would_train_a_wrong_model_stops_at_the_start_and_names_it(tmp_path, edit,
+                                                                                  words):
     write(tmp_path, 'emma\nolivia\n')
     result = run_script(tmp_path, **edit)
     assert_error(result, *words)
     assert b'step' not in result.stdout  # it stopped before the first step
+
+
+@pytest.mark.parametrize('temperature', [0, -0.5])
+def test_a_temperature_that_cannot_sample_stops_before_sampling_and_names_it(tmp_path,
+                                                                            temperature):
+    # it trains nothing wrong: it stops where sampling starts, before a division by 0 (or worse,
+    # a negative temperature's draws of the least likely letters)
+    write(tmp_path, 'emma\nolivia\n')
+    result = run_script(tmp_path, num_steps=1, temperature=temperature)
+    assert_error(result, f'temperature ({temperature})')
+    assert b'sample' not in result.stdout
 
 
 # --- the file's shape: what the lesson promises its readers ---
