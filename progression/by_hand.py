@@ -197,7 +197,7 @@ def document_loss(doc):  # the model's mean surprise at each next token of doc, 
         gpt_backward(d_logits[pos_id], saved[pos_id], keys, values, d_keys, d_values, grads)
     return (1 / n) * add_up(losses), grads
 
-if __name__ == '__main__':  # a script or a notebook cell trains and samples; an import stops here
+if __name__ == '__main__':  # a script or notebook cell trains, then samples; an import skips this
     num_steps = 1000  # one document a step
     learning_rate, beta1, beta2, eps_adam = 0.01, 0.85, 0.99, 1e-8
     m = [0.0] * len(params)  # Adam's first moment: a moving average of the gradient

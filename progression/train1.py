@@ -96,7 +96,7 @@ def gradient_check(doc, nudge=1e-6):
             largest = max(largest, abs((up - down) / (2 * nudge) - grads[name][i][j]))
     return largest
 
-if __name__ == '__main__':  # a script or a notebook cell trains and samples; an import stops here
+if __name__ == '__main__':  # a script or notebook cell trains, then samples; an import skips this
     print(f"gradient check: largest difference {gradient_check(docs[0]):.1e}")
     num_steps = 1000  # one document a step
     learning_rate = 0.5  # how far each weight moves against its gradient, at first

@@ -150,7 +150,7 @@ def document_loss(doc):  # the model's mean surprise at each next token of doc
         losses.append(-probs[target_id].log())  # cross-entropy: surprise at the true next token
     return (1 / n) * sum(losses)
 
-if __name__ == '__main__':  # a script or a notebook cell trains and samples; an import stops here
+if __name__ == '__main__':  # a script or notebook cell trains, then samples; an import skips this
     num_steps = 1000  # one document a step
     learning_rate = 0.5  # how far each weight moves against its gradient, at first
     for step in range(num_steps):

@@ -10,6 +10,10 @@ directory that holds a copy of input.txt, exactly as a learner runs it:
                                                                   microgpt, ...
     pypy3 tests/benchmark.py 200 n_embd=32                      # PyPy; 200 steps,
                                                                   a hyperparameter edited
+    python3 tests/benchmark.py microgpt.py microgpt.py@paused progression/faster.py@collecting
+                                  # the collector pause's lesson: a file as it is, with CPython's
+                                  # cycle collector paused for the whole run (@paused), or left on
+                                  # whatever the file does (@collecting)
 
 Files are run in turn (run 1 of each, then run 2 of each, ...) so that a machine that gets slower or
 faster over time affects them alike. Peak memory is the child's maximum resident set size, from the
@@ -28,9 +32,20 @@ import time
 from edits import edited, parse
 
 
-def run(source):
-    """One run of `python microgpt.py` in a fresh directory: (seconds, peak MB or None, stdout
-    bytes)."""
+# How a file runs with the collector paused for the whole run, or left on: the same file, started
+# by a line of Python that does that first (PyPy frees memory only through its collector: there,
+# @paused leaves it on, as faster.py does)
+COLLECTOR = {
+    'paused': "import gc, runpy, sys\nif sys.implementation.name == 'cpython': gc.disable()\n"
+              "runpy.run_path('microgpt.py', run_name='__main__')",
+    'collecting': "import gc, runpy\ngc.disable = lambda: None  # the file's own pause: a no-op\n"
+                  "runpy.run_path('microgpt.py', run_name='__main__')",
+}
+
+
+def run(source, collector=None):
+    """One run of `python microgpt.py` in a fresh directory (with the collector paused or left on,
+    if asked): (seconds, peak MB or None, stdout bytes)."""
     directory = tempfile.mkdtemp(prefix='microgpt-bench-')
     try:
         with open(os.path.join(directory, 'microgpt.py'), 'w', encoding='utf-8') as f:
@@ -38,7 +53,8 @@ def run(source):
         shutil.copy('input.txt', directory)
         with open(os.path.join(directory, 'out.txt'), 'wb') as out:
             start = time.perf_counter()
-            child = subprocess.Popen([sys.executable, 'microgpt.py'], cwd=directory, stdout=out)
+            command = ['-c', COLLECTOR[collector]] if collector else ['microgpt.py']
+            child = subprocess.Popen([sys.executable] + command, cwd=directory, stdout=out)
             if hasattr(os, 'wait4'):  # Unix: the child's peak memory comes with its exit status
                 _, status, usage = os.wait4(child.pid, 0)
                 child.returncode = status  # wait4 reaped it already
@@ -64,7 +80,10 @@ def main():
         del args[at:at + 2]
     edits, files = parse('benchmark', args)
     files = files or ['microgpt.py']
-    sources = [edited('benchmark', path, edits) for path in files]
+    for path in files:
+        if '@' in path and path.split('@', 1)[1] not in COLLECTOR:
+            sys.exit(f'benchmark: {path}: after @, write {" or ".join(COLLECTOR)}')
+    sources = [edited('benchmark', path.split('@')[0], edits) for path in files]
     results = {path: [] for path in files}
     reference = None
     print(f"python {sys.version.split()[0]} ({sys.implementation.name}) on {platform.machine()}, "
@@ -72,7 +91,7 @@ def main():
           + (f"; edits: {' '.join(f'{k}={v}' for k, v in edits.items())}" if edits else ''))
     for r in range(runs):
         for path, source in zip(files, sources):
-            seconds, peak_mb, output = run(source)
+            seconds, peak_mb, output = run(source, (path.split('@') + [None])[1])
             reference = output if reference is None else reference
             same = 'same output' if output == reference else 'OUTPUT DIFFERS from the first run'
             digest = hashlib.sha256(output).hexdigest()[:12]

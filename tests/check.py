@@ -147,7 +147,8 @@ def main():
                                                for n in r.get('notes', [])),
                          'seconds': round(seconds, 1)})
     passed = sum(row['result'] == 'passed' for row in rows)
-    print(f'\n{len(rows)} copies: {passed} passed, {len(rows) - passed} failed'
+    print(f'\n{len(rows)} {"copy" if len(rows) == 1 else "copies"}: {passed} passed, '
+          f'{len(rows) - passed} failed'
           + ''.join(f'\n  failed {check}: {len(paths)}' for check, paths in failed_by.items())
           + (f'\n  not copies, not run: {len(others)}' if others else ''))
     if csv_path:

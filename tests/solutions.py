@@ -37,9 +37,9 @@ LORA = [
 # angle pos_id * 10000 ** (-2k / head_dim): (a, b) -> (a cos - b sin, a sin + b cos)
 ROTARY = [
     ("'wpe': matrix(block_size, n_embd),", "state_dict = {'wte': matrix(vocab_size, n_embd),"),
-    ("state_dict['wpe'][pos_id]",
-     "    tok_emb = state_dict['wte'][token_id]  # where it stands: rotate() below"),
-    ('x = [t + p for t, p in zip(tok_emb, pos_emb)]', '    x = tok_emb'),
+    ("state_dict['wpe'][pos_id]", ''),
+    ('x = [t + p for t, p in zip(tok_emb, pos_emb)]',
+     '    x = tok_emb  # where it stands: rotate() turns q and k below'),
     ('keys[li].append(k)',
      '''        q, k = rotate(q, pos_id), rotate(k, pos_id)  # where a token is: an angle, not wpe
 {line}'''),
@@ -96,7 +96,7 @@ HOMEWORK = GELU + CLAMP + LORA + ROTARY + mixture('0.044715 * xi ** 3') + MOMENT
 
 # progression/by_hand.py's homework: GELU in place of relu, forward and backward
 BY_HAND_GELU = [
-    ('x = [max(0, xi) for xi in x]  # relu', '''        h = x  # what GELU is given: its backward needs it
+    ('x = [max(0, xi) for xi in x]  # relu', '''        h = x
         x = [0.5 * xi * (1 + math.tanh(0.7978845608 * (xi + 0.044715 * xi ** 3))) for xi in x]'''),
     ('layers.append(attention + (x_residual, mlp_norm, x))',
      '        layers.append(attention + (x_residual, mlp_norm, h, x))'),

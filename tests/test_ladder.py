@@ -137,7 +137,7 @@ def test_the_lessons_show_each_rung_as_its_real_diff():
         lines = block.rstrip('\n').split('\n')
         if lines[0].startswith('--- ') and lines[1].startswith('+++ '):
             shown[(lines[0][4:], lines[1][4:])] = lines
-    for lower, upper in PAIRS:
+    for lower, upper in PAIRS + [('microgpt.py', 'progression/by_hand.py')]:
         assert (lower, upper) in shown, (f'progression/README.md does not show '
                                          f'`diff -u {lower} {upper}`')
         assert shown[(lower, upper)] == lesson_diff(lower, upper), \
