@@ -2,7 +2,7 @@
 copy, then a summary. A script, not a test; standard library only, so any Python 3.8 or later runs
 it, with no virtual environment:
 
-    python3 tests/check.py my_microgpt.py                 # one copy (Windows: py tests\\check.py ...)
+    python3 tests/check.py my_microgpt.py                 # one copy (Windows: py tests\\check.py)
     python3 tests/check.py submissions/                   # every copy in a folder, or below it
     python3 tests/check.py submissions/ --csv grades.csv  # and a row per copy, for a gradebook
     python3 tests/check.py submissions/ --jobs 2          # copies checked side by side (default:
@@ -77,7 +77,8 @@ def check_one(path, timeout):
         env.update(PYTHONIOENCODING='utf-8', PYTHONDONTWRITEBYTECODE='1')
         try:
             run = subprocess.run([sys.executable, CHECKS, copy, results_file], cwd=scratch,
-                                 env=env, capture_output=True, timeout=timeout)
+                                 env=env, capture_output=True, timeout=timeout,
+                                 stdin=subprocess.DEVNULL)  # a copy that asks for input fails
         except subprocess.TimeoutExpired:
             return [{'check': 'loads', 'result': 'failed',
                      'words': f'no result in {timeout} seconds (a loop that never ends?)'}], timeout

@@ -254,8 +254,9 @@ def check_weights(model, picks=1, seed=0, skip=()):
     """Compare some weights of every matrix with finite differences of the loss: the one with the
     largest gradient, `picks` more among those with a gradient, and one among those without (finite
     differences must find 0 there too: an expert not chosen, a token not in the document). Every
-    matrix is compared before failing, the last made first (the nearest the loss, as backward() goes):
-    where gradients turn wrong, between the right ones and the wrong ones, is where to look."""
+    matrix is compared before failing, the last made first (the nearest the loss, as backward()
+    goes): where gradients turn wrong, between the right ones and the wrong ones, is where to
+    look."""
     grads = model.gradients()
     rng, wrong, right = random.Random(seed), [], []
     for name, grad in reversed(list(grads.items())):
@@ -521,15 +522,16 @@ def check(name, proves):
     return register
 
 
-@check('loads', 'the copy runs as an import runs it (all but its `if __name__ == "__main__":` '
-                'block) and has docs, uchars, BOS and document_loss')
+@check('loads', 'the copy has an `if __name__ == "__main__":` block, runs as an import runs it '
+                '(all but that block) and has docs, uchars, BOS and document_loss')
 def check_loads(copy):
+    if not any(is_main_guard(node) for node in ast.parse(copy.text).body):
+        raise Failed('it has no `if __name__ == "__main__":` block, so an import would train it: '
+                     'the check runs its training and sampling loops from that block')
     mg = copy.load()
     missing = [name for name in NEEDS if not hasattr(mg, name)]
     if missing:
         raise Failed(f'it defines no {", ".join(missing)}: the check calls these')
-    if not any(is_main_guard(node) for node in ast.parse(copy.text).body):
-        return ['it has no `if __name__ == "__main__":` block: an import trains it']
     return []
 
 
@@ -902,7 +904,7 @@ def check_script(copy):
         g.write(f.read())
     env = dict(os.environ, PYTHONIOENCODING='utf-8')
     result = subprocess.run([sys.executable, '-c', NO_NETWORK_RUN, copy.name], cwd='script',
-                            env=env, capture_output=True, timeout=300)
+                            env=env, capture_output=True, timeout=300, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
         err = result.stderr.decode('utf-8', 'replace').strip().splitlines()
         raise Failed(f'`python {copy.name}` (2 steps) stopped with an error: '

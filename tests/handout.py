@@ -2,7 +2,8 @@
 zip. A script, not a test; standard library only, so it runs from a clone or from a downloaded zip
 (no git needed), on any system:
 
-    python3 tests/handout.py ../handout         # Windows (cmd or PowerShell): py tests\\handout.py ..\\handout
+    python3 tests/handout.py ../handout       # macOS, Linux
+    py tests\\handout.py ..\\handout            # Windows, cmd or PowerShell
 
 It writes ../handout/microgpt/ (the repository's files but tests/solutions.py: no .git, .venv or
 caches, and nothing else you keep beside them, such as a folder of submissions) and

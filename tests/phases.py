@@ -1,38 +1,39 @@
-"""Where a training step's time goes: the file's own train(), timed phase by phase.
+"""Where a training step's time goes: the file's own training loop, timed phase by phase.
 
 A script, not a test (pytest does not collect it). Run it from the repository root with the
 interpreter you want to measure:
 
     python3 tests/phases.py                # 300 steps of ./microgpt.py
     pypy3 tests/phases.py 1000             # PyPy, a whole run
-    python3 tests/phases.py 200 n_embd=32  # a hyperparameter edited, as a reader edits the file
+    python3 tests/phases.py 200 n_embd=32  # a setting edited, as a reader edits the file
     MICROGPT=my_copy.py python3 tests/phases.py   # another version of the file
 
-It wraps the file's own document_loss() (the forward pass) and Value.backward(); the rest of a step
-is Adam's update. Then, on graphs of the first 50 documents built afresh, it times the topological
-sort (build_topo) alone and the whole backward() alone: their ratio splits backward() into the sort
-and the chain rule. CPython's cycle collector is paused, as the script pauses it. On PyPy it also
-prints the share of the time its garbage collector took.
+It runs the file's own `if __name__ == '__main__':` block up to its sampling (as
+tests/experiment.py does: a step is a call of document_loss made by the block itself), wrapping
+document_loss() (the forward pass) and Value.backward(); the rest of a step is Adam's update. Then,
+on graphs of the first 50 documents built afresh, it times the topological sort (build_topo) alone
+and the whole backward() alone: their ratio splits backward() into the sort and the chain rule.
+The cycle collector is left as the file leaves it, as `python file.py` runs. On PyPy it also prints
+the share of the time its garbage collector took.
 """
-import contextlib
 import gc
-import io
 import os
 import sys
 import time
-import types
 
+from checks import Copy
 from edits import edited, parse
+from experiment import train
 
 path = os.environ.get('MICROGPT') or 'microgpt.py'
 edits, others = parse('phases', sys.argv[1:])
 if others:
     sys.exit(f'phases: {others[0]!r} is neither a number of steps nor an edit like n_embd=32')
-source = edited('phases', path, {'num_steps': '300', **edits})
-mg = types.ModuleType('microgpt')
-with contextlib.redirect_stdout(io.StringIO()):
-    exec(compile(source, path, 'exec'), mg.__dict__)
-steps = mg.num_steps
+copy = Copy(path)
+copy.text = edited('phases', path, {'num_steps': '300', **edits})
+mg = copy.load('.')
+if not hasattr(mg, 'Value'):
+    sys.exit(f'phases: {path} has no Value, so no backward() to time')
 
 spent = dict(forward=0.0, backward=0.0, update=0.0)
 last = [None]  # when the last backward() ended: the update runs from there to the next forward
@@ -56,12 +57,10 @@ def backward(self):
 
 
 mg.document_loss, mg.Value.backward = document_loss, backward
-if sys.implementation.name == 'cpython':
-    gc.disable()
 pypy = sys.implementation.name == 'pypy'
 collected = gc.get_stats().total_gc_time if pypy else 0  # milliseconds, so far
-with contextlib.redirect_stdout(io.StringIO()):
-    mg.train()
+losses, _, _ = train(mg)
+steps = len(losses)
 spent['update'] += time.perf_counter() - last[0]
 collected = (gc.get_stats().total_gc_time - collected) / 1000 if pypy else 0
 mg.document_loss, mg.Value.backward = real_document_loss, real_backward

@@ -1,7 +1,7 @@
 """The solutions to the homework of progression/for-courses.md, and the classic mistakes, as edits
-to a copy of microgpt.py (or of progression/by_hand.py): tests/test_check.py checks the check with them, and `python3
-tests/solutions.py FOLDER` writes them as files (a copy per solution, one with all six, one per
-mistake), to grade or to measure.
+to a copy of microgpt.py (or of progression/by_hand.py): tests/test_check.py checks the check with
+them, and `python3 tests/solutions.py FOLDER` writes them as files (a copy per solution, one with
+all six, one per mistake), to grade or to measure.
 
 A course hands students the repository without this file (`python3 tests/handout.py`): the check
 does not need it.
@@ -19,7 +19,7 @@ TANH = [('def __neg__(self)', '''    def tanh(self):
 GELU_LINE = ('        x = [0.5 * xi * (1 + (0.7978845608 * (xi + 0.044715 * xi ** 3)).tanh()) '
              'for xi in x]')
 GELU = TANH + [('x = [xi.relu() for xi in x]', GELU_LINE)]
-CLAMP = [('def __neg__(self)', '''    def clamp(self, lo, hi):  # held between lo and hi: flat outside, slope 0 there
+CLAMP = [('def __neg__(self)', '''    def clamp(self, lo, hi):  # flat, slope 0, outside lo..hi
         return Value(min(max(self.data, lo), hi), (self,), (float(lo < self.data < hi),))
 {line}''')]
 LORA = [

@@ -42,7 +42,7 @@ UNUSUAL = [
     ('print(f"num params: {len(params)}")', '''{line}
 print(f"trainable weights: {sum(1 for p in params)}")  # an extra print at import'''),
     ('self.grad = 0 ', '        self.grad = 0.0  # a float gradient'),
-    ('assert n_embd % n_head == 0', '''assert n_layer >= 1, "n_layer must be at least 1"  # a new assert above
+    ('assert n_embd % n_head == 0', '''assert n_layer >= 1, "n_layer: 1 or more"  # a new assert
 {line}'''),
     ('docs = [line.strip() for line in open(',
      "here = os.path.dirname(os.path.abspath(__file__))  # __file__: input.txt beside the file\n"
@@ -51,7 +51,7 @@ print(f"trainable weights: {sum(1 for p in params)}")  # an extra print at impor
     ('random.shuffle(docs)', '''{line}
 with open('input.txt', 'a', encoding='utf-8') as f:  # a copy that writes to input.txt
     f.write('zzzz\\n')'''),
-    ('def gpt(token_id, pos_id, keys, values)', '''def attend(q_h, k_h, v_h, scale):  # a helper of four arguments
+    ('def gpt(token_id, pos_id, keys, values)', '''def attend(q_h, k_h, v_h, scale):  # 4 arguments
     weights = softmax([sum(a * b for a, b in zip(q_h, k_t)) * scale for k_t in k_h])
     return [sum(w * v_t[j] for w, v_t in zip(weights, v_h)) for j in range(len(q_h))]
 
@@ -61,13 +61,15 @@ def random_name(length):  # a helper that draws random numbers
 {line}'''),
     ('attn_weights = softmax(attn_logits)', ''),
     ('attn_logits = [sum(a * b', ''),
-    ('head_out = [sum(w * v_t[j]', '            head_out = attend(q_h, k_h, v_h, head_dim ** -0.5)'),
+    ('head_out = [sum(w * v_t[j]',
+     '            head_out = attend(q_h, k_h, v_h, head_dim ** -0.5)'),
     ('for j in range(head_dim)]', ''),
     ('loss.backward()', '''        for p in params:
             p.grad = 0  # cleared after the forward pass, before backward()
 {line}'''),
     ('p.grad = 0  # backward() adds into .grad', ''),
-    ('print(f"step {step + 1:4d}', '''        print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss.data:.4f} | lr {lr_t:.5f}")'''),
+    ('print(f"step {step + 1:4d}',
+     '        print(f"step {step + 1} of {num_steps}: loss {loss.data:.4f}, lr {lr_t:.5f}")'),
     ('print(f"sample {sample_idx + 1:2d}', '''{line}
     print(f"that was {len(params)} weights")  # an extra print after the samples'''),
 ]
@@ -76,8 +78,9 @@ NETWORK = [("if not os.path.exists('input.txt'):", "if not os.path.exists('names
             "    urllib.request.urlretrieve(names_url, 'names.txt')"),
            ("os.replace('input.txt.part', 'input.txt')", ''),
            ("open('input.txt', encoding='utf-8')",
-            "docs = [line.strip() for line in open('names.txt', encoding='utf-8') if line.strip()]")]
-STUDENT_TEST = 'def test_mine():\n    assert False, "a student\'s own test: the check must not run it"\n'
+            "docs = [line.strip() for line in open('names.txt', encoding='utf-8') "
+            "if line.strip()]")]
+STUDENT_TEST = 'def test_mine():\n    assert False, "a student\'s test: never run it"\n'
 STUDENT_CONFTEST = 'raise SystemExit("a student\'s conftest.py: the check must not run it")\n'
 RUN = {}
 
@@ -133,8 +136,9 @@ def report():
     return lines, RUN['out'], RUN['process'].returncode, RUN['rows']
 
 
-needs_solutions = pytest.mark.skipif(HOMEWORK is None, reason='tests/solutions.py is not here (a '
-                                     "student's handout): the homework and mistakes are not checked")
+needs_solutions = pytest.mark.skipif(HOMEWORK is None,
+                                     reason="tests/solutions.py is not here (a student's handout): "
+                                            'the homework and mistakes are not checked')
 
 
 # --- Every named check, on the shipped file ---
@@ -221,7 +225,8 @@ def test_the_readme_table_shows_what_the_check_prints():
     assert len(shown) == len(printed), shown
     for pattern, line in zip(shown, printed):
         regex = '.*?'.join(re.escape(part) for part in pattern.split('...'))
-        assert re.fullmatch(regex, line), f'the README shows\n  {pattern}\nthe check prints\n  {line}'
+        assert re.fullmatch(regex, line), \
+            f'the README shows\n  {pattern}\nthe check prints\n  {line}'
 
 
 @needs_solutions
@@ -233,7 +238,7 @@ def test_a_copy_that_tries_the_network_fails_saying_so():
 def test_a_student_s_own_tests_never_run_and_nothing_reaches_the_repository():
     lines, out, _, _ = report()
     assert 'test_mine.py: not a copy' in out and 'conftest.py: not a copy' in out, out
-    assert "must not run" not in out + RUN['err']
+    assert 'never run it' not in out + RUN['err'] and 'must not run' not in out + RUN['err']
     assert (ROOT / 'input.txt').read_bytes() == RUN['input before']  # unusual.py writes to its own
     assert not (FOLDER / 'input.txt').exists()
 
