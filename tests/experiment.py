@@ -8,8 +8,8 @@ A script, not a test (pytest does not collect it). Run it from the repository ro
     python3 tests/experiment.py n_embd=32          # a setting edited, as a reader edits the file
                                                      (tests/edits.py: beta1=0.9 and std=0.02 too)
     pypy3 tests/experiment.py --seeds 42,1,2,3,4   # five runs, a seed each: is it beyond noise?
-    MICROGPT=my_copy.py python3 tests/experiment.py   # another version of the file
-    MICROGPT=progression/train3.py python3 tests/experiment.py   # a rung of the ladder
+    python3 tests/experiment.py my_copy.py          # another version of the file
+    python3 tests/experiment.py progression/train3.py n_layer=2   # a rung, a setting edited
 
 It runs the file's own `if __name__ == '__main__':` block, exactly as `python microgpt.py` does
 (the collector as the file leaves it), noting the loss of each training step: a step is a call of
@@ -198,11 +198,13 @@ def main():
                 sys.exit('experiment: --seeds takes seeds separated by commas, like 42,1,2,3,4')
             seeds = [int(seed) for seed in value.split(',')]
             break
-    path = os.environ.get('MICROGPT') or 'microgpt.py'
-    edits, others = parse('experiment', args)
-    if others:
-        sys.exit(f'experiment: {others[0]!r} is neither a number of steps nor an edit like '
-                 f'n_embd=32')
+    edits, files = parse('experiment', args)
+    if len(files) > 1:
+        sys.exit(f'experiment: one file at a time, not {" and ".join(files)} (an edit is like '
+                 f'n_embd=32, a number is num_steps)')
+    path = files[0] if files else 'microgpt.py'
+    if not os.path.isfile(path):
+        sys.exit(f'experiment: no file {path}')
     source = edited('experiment', path, edits)
     what = ' '.join(f'{k}={v}' for k, v in edits.items())
     runs = []

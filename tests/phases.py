@@ -6,7 +6,7 @@ interpreter you want to measure:
     python3 tests/phases.py                # 300 steps of ./microgpt.py
     pypy3 tests/phases.py 1000             # PyPy, a whole run
     python3 tests/phases.py 200 n_embd=32  # a setting edited, as a reader edits the file
-    MICROGPT=my_copy.py python3 tests/phases.py   # another version of the file
+    python3 tests/phases.py my_copy.py            # another version of the file
 
 It runs the file's own `if __name__ == '__main__':` block up to its sampling (as
 tests/experiment.py does: a step is a call of document_loss made by the block itself), wrapping
@@ -25,10 +25,10 @@ from checks import Copy
 from edits import edited, parse
 from experiment import train
 
-path = os.environ.get('MICROGPT') or 'microgpt.py'
-edits, others = parse('phases', sys.argv[1:])
-if others:
-    sys.exit(f'phases: {others[0]!r} is neither a number of steps nor an edit like n_embd=32')
+edits, files = parse('phases', sys.argv[1:])
+if len(files) > 1:
+    sys.exit(f'phases: one file at a time, not {" and ".join(files)}')
+path = files[0] if files else 'microgpt.py'
 copy = Copy(path)
 copy.text = edited('phases', path, {'num_steps': '300', **edits})
 mg = copy.load('.')
