@@ -12,13 +12,10 @@ numbers gives the same bytes (tests/test_pictures.py checks both).
 Standard library only; open the SVG files in any browser.
 """
 
-import contextlib
-import io
 import json
 import math
 import os
 import sys
-import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -32,19 +29,20 @@ RUNGS = [f'progression/train{i}.py' for i in range(5)] + ['microgpt.py']
 # --- Measuring ---
 
 
+def measuring():
+    """tests/checks.py and tests/experiment.py, which load a file and run its __main__ block."""
+    tests = os.path.join(ROOT, 'tests')
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    import checks
+    import experiment
+    return checks, experiment
+
+
 def load(path):
     """The module a file of the ladder defines, as an import gives it: built, not trained."""
-    module = types.ModuleType('rung')
-    with open(os.path.join(ROOT, path), encoding='utf-8') as f:
-        code = compile(f.read(), path, 'exec')
-    here = os.getcwd()
-    os.chdir(ROOT)  # a rung reads input.txt from where it runs
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            exec(code, module.__dict__)
-    finally:
-        os.chdir(here)
-    return module
+    checks, _ = measuring()
+    return checks.Copy(os.path.join(ROOT, path)).load(ROOT)  # a rung reads input.txt from ROOT
 
 
 def value_of(loss):  # a Value, a plain number (train0), or a number with its gradients (train1)
@@ -53,23 +51,13 @@ def value_of(loss):  # a Value, a plain number (train0), or a number with its gr
 
 
 def train(mg, every=None):
-    """Train as the script does: each step's loss, and {step: held-out loss} every `every` steps."""
-    real, losses, held_out = mg.document_loss, [], {}
-    evaluate = lambda: sum(value_of(real(doc)) for doc in mg.docs[-HELD_OUT:]) / HELD_OUT
-
-    def document_loss(doc):  # train() calls it once a step, before the step's update
-        if every and len(losses) % every == 0:
-            held_out[len(losses)] = round(evaluate(), 4)
-        loss = real(doc)
-        losses.append(value_of(loss))
-        return loss
-
-    mg.document_loss = document_loss
-    with contextlib.redirect_stdout(io.StringIO()):
-        mg.train()
-    mg.document_loss = real
-    if every:
-        held_out[len(losses)] = round(evaluate(), 4)
+    """Train as the script does, running its __main__ block up to its sampling (a step is a call
+    of document_loss from the block's training loop, as tests/experiment.py counts them): each
+    step's loss, and {step: held-out loss} every `every` steps, before that step's update."""
+    _, experiment = measuring()
+    real = mg.document_loss
+    evaluate = lambda: round(sum(value_of(real(doc)) for doc in mg.docs[-HELD_OUT:]) / HELD_OUT, 4)
+    losses, _, held_out = experiment.train(mg, ROOT, every, evaluate)
     return losses, held_out
 
 
@@ -106,6 +94,23 @@ def read_word(mg, word):
     return attention, {'calls': path, 'probs': probs}
 
 
+def cache_gradients(mg, word):
+    """The loss at the word's last position alone (its next token is BOS: the end), run backward
+    through the trained model: the length of the gradient each cached key and value receives, at
+    each position, in the last layer."""
+    tokens = [mg.BOS] + [mg.uchars.index(ch) for ch in word]
+    keys, values = [[] for _ in range(mg.n_layer)], [[] for _ in range(mg.n_layer)]
+    for pos_id, token_id in enumerate(tokens):
+        logits = mg.gpt(token_id, pos_id, keys, values)
+    loss = -mg.softmax(logits)[mg.BOS].log()
+    loss.backward()
+    length = lambda vector: round(sum(v.grad ** 2 for v in vector) ** 0.5, 4)
+    shares = {'key': [length(k) for k in keys[-1]], 'value': [length(v) for v in values[-1]]}
+    for p in mg.params:
+        p.grad = 0
+    return dict(shares, word=word, loss=round(loss.data, 4))
+
+
 def worked_graph():
     """L = a * b + a, with the file's own Value: each node's data and grad after L.backward()."""
     mg = load('microgpt.py')
@@ -127,6 +132,7 @@ def measure():
     attention, path = read_word(mg, WORD)
     numbers['attention'] = {'word': WORD, 'heads': attention}
     numbers['token_path'] = dict(path, word=WORD, vocab=mg.uchars + ['BOS'])
+    numbers['cache'] = cache_gradients(mg, WORD)
     numbers['ladder'] = {}
     for rung in RUNGS:
         print(f'training {rung}', file=sys.stderr, flush=True)
@@ -551,12 +557,53 @@ def ladder(numbers):
     return svg(width, height, body, 'Held-out loss per rung of the ladder')
 
 
+def cache(numbers):
+    word, keys, values = numbers['word'], numbers['key'], numbers['value']
+    labels = ['BOS'] + list(word)
+    n, column = len(labels), 96
+    width, left, base, tall = 80 + n * column, 40, 250, 140
+    most = max(keys + values)
+    last = left + (n - 1) * column + column / 2
+    body = [
+        title(width, 'One position\'s loss, back through the cache'),
+        caption(width, 48, f'the trained model reads "{word}"; the loss at its last position alone '
+                f'is {numbers["loss"]:.2f}, its surprise that the name ends there'),
+        caption(width, 66, 'a bar: the length of the gradient that loss gives a cached key (k) or '
+                'value (v); a curve: its way back'),
+    ]
+    for t, label in enumerate(labels):
+        x = left + t * column + column / 2
+        share = (keys[t] + values[t]) / (2 * most)
+        if t < n - 1:  # the way back from the last position's loss to t: as wide as its share
+            low = base + 50 + 12 * (n - 1 - t)
+            body.append(f"<path d='M {last:.1f} {base + 44} C {last:.1f} {low}, {x:.1f} {low}, "
+                        f"{x:.1f} {base + 44}' fill='none' stroke='#c0392b' stroke-opacity='0.55' "
+                        f"stroke-width='{0.5 + 9 * share:.2f}'/>\n")
+        for k, (name, value, colour) in enumerate([('k', keys[t], '#2e6da4'),
+                                                   ('v', values[t], '#e08a1e')]):
+            h = tall * value / most
+            bx = x - 22 + k * 24
+            body.append(rect(bx, base - h, 20, h, colour))
+            body.append(text(bx + 10, base - h - 5, f'{value:.3f}'.lstrip('0'), 10, 'middle'))
+            body.append(text(bx + 10, base + 14, name, 11, 'middle', fill=colour))
+        body.append(rect(x - 26, base + 20, 52, 22, '#fbe9e7' if t == n - 1 else '#f1f1f1', '#999'))
+        body.append(text(x, base + 35, label, 13, 'middle', 'bold' if t == n - 1 else 'normal'))
+    body.append(line(left, base, left + n * column, base, '#999'))
+    bottom = base + 50 + 12 * n + 24
+    body.append(caption(width, bottom, 'every earlier position gets a share: through its key (the '
+                        'last query attends to it) and its value (what it passed on)'))
+    body.append(caption(width, bottom + 18, 'backward adds up these shares from the last position '
+                        'to the first: progression/by_hand.py writes that out by hand'))
+    return svg(width, bottom + 34, body, 'The gradient of one position\'s loss through the cache')
+
+
 PICTURES = {
     'loss_curve.svg': ('loss_curve', loss_curve),
     'attention.svg': ('attention', attention),
     'value_graph.svg': ('value_graph', value_graph),
     'token_path.svg': ('token_path', token_path),
     'ladder.svg': ('ladder', ladder),
+    'cache.svg': ('cache', cache),
 }
 
 
