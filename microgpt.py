@@ -128,6 +128,7 @@ def gpt(token_id, pos_id, keys, values):  # keys, values: the cache so far
             x_attn.extend(head_out)
         x = linear(x_attn, state_dict[f'layer{li}.attn_wo'])
         x = [a + b for a, b in zip(x, x_residual)]  # residual: the gradient flows straight back too
+
         # 2) MLP: each token thinks on its own, in a space four times wider
         x_residual = x
         x = rmsnorm(x)
@@ -157,8 +158,10 @@ if __name__ == '__main__':  # a script or notebook cell trains, then samples; an
     for step in range(num_steps):
         # 1) Forward: one document through the model, up to its loss
         loss = document_loss(docs[step % len(docs)])
+
         # 2) Backward: every parameter's .grad becomes d(loss)/d(parameter)
         loss.backward()
+
         # 3) Update: Adam, the learning rate decaying linearly towards 0
         lr_t = learning_rate * (1 - step / num_steps)
         for i, p in enumerate(params):

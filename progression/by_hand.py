@@ -119,6 +119,7 @@ def gpt(token_id, pos_id, keys, values):  # keys, values: the cache so far
         attention = (x_residual, x, q, heads_weights, x_attn)  # what its backward pass needs
         x = linear(x_attn, state_dict[f'layer{li}.attn_wo'])
         x = [a + b for a, b in zip(x, x_residual)]  # residual: the gradient flows straight back too
+
         # 2) MLP: each token thinks on its own, in a space four times wider
         x_residual = x
         x = rmsnorm(x)
@@ -205,6 +206,7 @@ if __name__ == '__main__':  # a script or notebook cell trains, then samples; an
     for step in range(num_steps):
         # 1) Forward and 2) backward: one document's loss, and its gradient for every weight
         loss, grads = document_loss(docs[step % len(docs)])
+
         # 3) Update: Adam, the learning rate decaying linearly towards 0
         lr_t = learning_rate * (1 - step / num_steps)
         for i, (name, r, c) in enumerate(params):

@@ -113,8 +113,10 @@ if __name__ == '__main__':  # a script or notebook cell trains, then samples; an
     for step in range(num_steps):
         # 1) Forward: one document through the model, up to its loss
         loss = document_loss(docs[step % len(docs)])
+
         # 2) Backward: every parameter's .grad becomes d(loss)/d(parameter)
         loss.backward()
+
         # 3) Update: gradient descent, the learning rate decaying linearly towards 0
         lr_t = learning_rate * (1 - step / num_steps)
         for p in params:
