@@ -21,6 +21,7 @@ import checks
 from checks import (Failed, Model, check_directions, check_weights, fresh_weights, run_main,
                     wrong_matrices)
 from conftest import NOTES, ROOT, edit, lines_of, load, short_cell
+from ladder import lines_changed
 
 LADDER = [f'progression/train{i}.py' for i in range(5)] + ['microgpt.py']
 RUNGS = LADDER + ['progression/faster.py']  # and one past the top: the same model, fewer nodes
@@ -112,12 +113,21 @@ PAIRS = list(zip(RUNGS, RUNGS[1:]))
 @pytest.mark.parametrize('lower, upper', PAIRS,
                          ids=[f'{Path(a).stem} to {Path(b).stem}' for a, b in PAIRS])
 def test_a_rung_differs_from_the_one_below_only_where_its_idea_lives(lower, upper):
-    outside, size = changed_outside(lower, upper)
+    outside, _ = changed_outside(lower, upper)
+    size = lines_changed(source(lower), source(upper))  # as the lessons' ladder table counts them
     NOTES.append(f'the ladder: {Path(upper).name} changes {size} lines of {Path(lower).name} '
                  f'({IDEAS[upper][0]})')
     assert not outside, (f'{upper} differs from {lower} outside where its idea ({IDEAS[upper][0]}) '
                          f'lives, {", ".join(IDEAS[upper][1])}:\n' +
                          '\n'.join(f'  {f}:{n}: {text}' for f, n, text in outside[:10]))
+
+
+@pytest.mark.reference
+def test_the_ladder_table_counts_the_lines_each_rung_changes():
+    table = (ROOT / 'progression' / 'README.md').read_text(encoding='utf-8')
+    counted = dict(re.findall(r'^\| (\S+\.py) \| [^|]+ \| (\d+) \|', table, flags=re.M))
+    assert counted == {rung: str(lines_changed(source(lower), source(rung)))
+                       for lower, rung in PAIRS}
 
 
 @pytest.mark.reference
