@@ -716,10 +716,11 @@ def check_kv_cache(copy):
     model = Model(mg, loss_fn)
     with no_cycle_collector():
         check_weights(model)
-        if 'wpe' not in mg.state_dict:
-            return []  # no learned positions (rotary ones, say): no wpe[0] to follow
-        if loss_after_moving(model, 'wpe', 1.0, [doc]) == value_of(mg.document_loss(doc)):
-            return []  # wpe left in state_dict, never read: 'every matrix trained' names it
+        # no learned positions (rotary ones, say), or a wpe left in state_dict that the model
+        # never reads ('every matrix trained' names it): no wpe[0] to follow
+        if ('wpe' not in mg.state_dict
+                or loss_after_moving(model, 'wpe', 1.0, [doc]) == value_of(mg.document_loss(doc))):
+            return []
         # wpe[0] is read at position 0 only, whose own prediction is not in this loss: its gradient
         # can only come back through the key and value position 0 left in the cache
         grads = model.gradients()['wpe'][0]

@@ -84,19 +84,18 @@ def places(lines):
 
 def changed_outside(lower, upper):
     """The lines that differ between two rungs outside the places of the upper rung's idea, as
-    (file, line number, text), and how many lines differ in all."""
+    (file, line number, text)."""
     old, new = source(lower).split('\n'), source(upper).split('\n')
     wanted = IDEAS[upper][1]
     allowed_old = set().union(*[lines for name, lines in places(old).items() if name in wanted])
     allowed_new = set().union(*[lines for name, lines in places(new).items() if name in wanted])
-    outside, size = [], 0
+    outside = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new,
                                                        autojunk=False).get_opcodes():
         if tag != 'equal':
-            size += (i2 - i1) + (j2 - j1)
             outside += [(lower, i + 1, old[i]) for i in range(i1, i2) if i not in allowed_old]
             outside += [(upper, j + 1, new[j]) for j in range(j1, j2) if j not in allowed_new]
-    return outside, size
+    return outside
 
 
 def lesson_diff(lower, upper):
@@ -113,7 +112,7 @@ PAIRS = list(zip(RUNGS, RUNGS[1:]))
 @pytest.mark.parametrize('lower, upper', PAIRS,
                          ids=[f'{Path(a).stem} to {Path(b).stem}' for a, b in PAIRS])
 def test_a_rung_differs_from_the_one_below_only_where_its_idea_lives(lower, upper):
-    outside, _ = changed_outside(lower, upper)
+    outside = changed_outside(lower, upper)
     size = lines_changed(source(lower), source(upper))  # as the lessons' ladder table counts them
     NOTES.append(f'the ladder: {Path(upper).name} changes {size} lines of {Path(lower).name} '
                  f'({IDEAS[upper][0]})')
